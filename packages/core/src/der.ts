@@ -1,0 +1,305 @@
+import { CoreError, malformed } from './error.ts';
+
+/**
+ * A bounded DER reader. Every read is checked against the enclosing element's end, lengths must be
+ * minimal definite-length encodings, and nesting is capped, so hostile input fails fast with a
+ * CoreError instead of reading past a buffer or recursing without bound.
+ */
+
+/** One TLV: `tag` is the identifier octet, content is bytes [start, end). `hs` is where the header began. */
+export interface Tlv {
+  readonly tag: number;
+  readonly hs: number;
+  readonly start: number;
+  readonly end: number;
+}
+
+export const Tag = {
+  BOOLEAN: 0x01,
+  INTEGER: 0x02,
+  BIT_STRING: 0x03,
+  OCTET_STRING: 0x04,
+  NULL: 0x05,
+  OID: 0x06,
+  ENUMERATED: 0x0a,
+  UTF8String: 0x0c,
+  NumericString: 0x12,
+  PrintableString: 0x13,
+  TeletexString: 0x14,
+  IA5String: 0x16,
+  UTCTime: 0x17,
+  GeneralizedTime: 0x18,
+  VisibleString: 0x1a,
+  UniversalString: 0x1c,
+  BMPString: 0x1e,
+  SEQUENCE: 0x30,
+  SET: 0x31,
+} as const;
+
+export const MAX_DEPTH = 32;
+
+/** Read the TLV at `pos`, which must end at or before `limit`. */
+export function readTlv(buf: Uint8Array, pos: number, limit: number): Tlv {
+  if (pos + 2 > limit) malformed(`truncated header at offset ${pos}`);
+  const tag = buf[pos]!;
+  if ((tag & 0x1f) === 0x1f) malformed(`high-tag-number form at offset ${pos}`);
+  let len = buf[pos + 1]!;
+  let start = pos + 2;
+  if (len & 0x80) {
+    const n = len & 0x7f;
+    if (n === 0) malformed(`indefinite length at offset ${pos}`);
+    if (n > 4) malformed(`length of ${n} octets at offset ${pos}`);
+    if (start + n > limit) malformed(`truncated length at offset ${pos}`);
+    len = 0;
+    for (let i = 0; i < n; i++) len = len * 256 + buf[start + i]!;
+    if (buf[start] === 0 || len < 0x80) malformed(`non-minimal length at offset ${pos}`);
+    start += n;
+  }
+  const end = start + len;
+  if (end > limit) malformed(`length ${len} at offset ${pos} runs past the end (${limit})`);
+  return { tag, hs: pos, start, end };
+}
+
+/** Parse a whole buffer region as exactly one TLV. */
+export function readOne(buf: Uint8Array, start = 0, end = buf.length): Tlv {
+  const t = readTlv(buf, start, end);
+  if (t.end !== end) malformed(`${end - t.end} trailing bytes after element at offset ${start}`);
+  return t;
+}
+
+/** The children of a constructed element, checked to tile its content exactly. */
+export function children(buf: Uint8Array, parent: Tlv, max = 100_000): Tlv[] {
+  if (!(parent.tag & 0x20)) malformed(`element at offset ${parent.hs} is not constructed`);
+  const out: Tlv[] = [];
+  let pos = parent.start;
+  while (pos < parent.end) {
+    if (out.length >= max) malformed(`more than ${max} elements at offset ${parent.hs}`);
+    const t = readTlv(buf, pos, parent.end);
+    out.push(t);
+    pos = t.end;
+  }
+  return out;
+}
+
+export function expectTag(t: Tlv | undefined, tag: number, what: string): Tlv {
+  if (!t) throw new CoreError('DER_UNEXPECTED', `missing ${what}`);
+  if (t.tag !== tag)
+    throw new CoreError(
+      'DER_UNEXPECTED',
+      `${what}: expected tag 0x${tag.toString(16)}, found 0x${t.tag.toString(16)} at offset ${t.hs}`,
+    );
+  return t;
+}
+
+/** Children of a SEQUENCE (or other constructed tag) after checking its tag. */
+export function seq(buf: Uint8Array, t: Tlv | undefined, what: string, tag: number = Tag.SEQUENCE): Tlv[] {
+  return children(buf, expectTag(t, tag, what));
+}
+
+/** Verify nesting depth of a whole element tree; used once on untrusted input before deep decoding. */
+export function checkDepth(buf: Uint8Array, t: Tlv, depth = 0): void {
+  if (depth > MAX_DEPTH) malformed(`nesting deeper than ${MAX_DEPTH} at offset ${t.hs}`);
+  if (!(t.tag & 0x20)) return;
+  let pos = t.start;
+  while (pos < t.end) {
+    const c = readTlv(buf, pos, t.end);
+    checkDepth(buf, c, depth + 1);
+    pos = c.end;
+  }
+}
+
+const oidCache = new Map<string, string>();
+
+export function readOid(buf: Uint8Array, t: Tlv): string {
+  if (t.tag !== Tag.OID) malformed(`expected OID at offset ${t.hs}`);
+  const { start, end } = t;
+  if (start === end || end - start > 64) malformed(`OID of ${end - start} octets at offset ${t.hs}`);
+  const key = Buffer.prototype.latin1Slice.call(buf, start, end) as string;
+  const hit = oidCache.get(key);
+  if (hit !== undefined) return hit;
+  const arcs: number[] = [];
+  let v = 0;
+  for (let i = start; i < end; i++) {
+    const b = buf[i]!;
+    if (v === 0 && b === 0x80) malformed(`non-minimal OID arc at offset ${t.hs}`);
+    v = v * 128 + (b & 0x7f);
+    if (v > Number.MAX_SAFE_INTEGER / 128) malformed(`OID arc too large at offset ${t.hs}`);
+    if (!(b & 0x80)) {
+      if (arcs.length === 0) {
+        const first = v < 80 ? Math.floor(v / 40) : 2;
+        arcs.push(first, v - first * 40);
+      } else arcs.push(v);
+      v = 0;
+    } else if (i === end - 1) malformed(`unterminated OID at offset ${t.hs}`);
+  }
+  const oid = arcs.join('.');
+  if (oidCache.size < 4096) oidCache.set(key, oid);
+  return oid;
+}
+
+/** INTEGER as lowercase hex without the sign octet (serials, moduli). Negative values keep a '-' prefix. */
+export function readIntegerHex(buf: Uint8Array, t: Tlv): string {
+  if (t.tag !== Tag.INTEGER && t.tag !== Tag.ENUMERATED) malformed(`expected INTEGER at offset ${t.hs}`);
+  let { start } = t;
+  const { end } = t;
+  if (start === end) malformed(`empty INTEGER at offset ${t.hs}`);
+  if (buf[start]! & 0x80) {
+    // Two's complement negative: invert and add one to get the magnitude.
+    const mag = Buffer.from(buf.subarray(start, end));
+    for (let i = 0; i < mag.length; i++) mag[i] = ~mag[i]! & 0xff;
+    for (let i = mag.length - 1; i >= 0; i--) {
+      mag[i] = (mag[i]! + 1) & 0xff;
+      if (mag[i] !== 0) break;
+    }
+    return '-' + stripHex(mag.hexSlice(0, mag.length));
+  }
+  while (start < end - 1 && buf[start] === 0) start++;
+  return Buffer.prototype.hexSlice.call(buf, start, end) as string;
+}
+
+function stripHex(h: string): string {
+  const s = h.replace(/^(00)+/, '');
+  return s === '' ? '00' : s;
+}
+
+/** Bit length of a non-negative INTEGER (RSA modulus size). */
+export function integerBits(buf: Uint8Array, t: Tlv): number {
+  let s = t.start;
+  while (s < t.end && buf[s] === 0) s++;
+  if (s === t.end) return 0;
+  return (t.end - s - 1) * 8 + (32 - Math.clz32(buf[s]!));
+}
+
+/** A small non-negative INTEGER as a number (versions, pathLen, reason codes). */
+export function readSmallInt(buf: Uint8Array, t: Tlv): number {
+  if (t.tag !== Tag.INTEGER && t.tag !== Tag.ENUMERATED) malformed(`expected INTEGER at offset ${t.hs}`);
+  const n = t.end - t.start;
+  if (n === 0 || n > 6) malformed(`INTEGER of ${n} octets where a small number was expected at offset ${t.hs}`);
+  if (buf[t.start]! & 0x80) malformed(`negative INTEGER at offset ${t.hs}`);
+  let v = 0;
+  for (let i = t.start; i < t.end; i++) v = v * 256 + buf[i]!;
+  return v;
+}
+
+export function readBoolean(buf: Uint8Array, t: Tlv): boolean {
+  if (t.tag !== Tag.BOOLEAN || t.end - t.start !== 1) malformed(`expected BOOLEAN at offset ${t.hs}`);
+  return buf[t.start] !== 0;
+}
+
+/** BIT STRING content without the unused-bits octet, and the count of unused bits. */
+export function readBitString(buf: Uint8Array, t: Tlv): { start: number; end: number; unused: number } {
+  if (t.tag !== Tag.BIT_STRING) malformed(`expected BIT STRING at offset ${t.hs}`);
+  if (t.start === t.end) malformed(`empty BIT STRING at offset ${t.hs}`);
+  const unused = buf[t.start]!;
+  if (unused > 7 || (unused > 0 && t.end - t.start === 1)) malformed(`bad unused-bit count at offset ${t.hs}`);
+  return { start: t.start + 1, end: t.end, unused };
+}
+
+const d2 = (buf: Uint8Array, i: number): number => {
+  const a = buf[i]! - 48;
+  const b = buf[i + 1]! - 48;
+  if (a < 0 || a > 9 || b < 0 || b > 9) return NaN;
+  return a * 10 + b;
+};
+
+/**
+ * UTCTime or GeneralizedTime as epoch milliseconds. RFC 5280 forms (Zulu, with seconds) are the
+ * norm; offsets and missing seconds appear in old certificates and are accepted, fractions too.
+ */
+export function readTime(buf: Uint8Array, t: Tlv): number {
+  const { start, end } = t;
+  let i = start;
+  let year: number;
+  if (t.tag === Tag.UTCTime) {
+    const yy = d2(buf, i);
+    year = yy >= 50 ? 1900 + yy : 2000 + yy;
+    i += 2;
+  } else if (t.tag === Tag.GeneralizedTime) {
+    year = d2(buf, i) * 100 + d2(buf, i + 2);
+    i += 4;
+  } else return malformed(`expected a time at offset ${t.hs}`);
+  if (end - i < 8) malformed(`time too short at offset ${t.hs}`);
+  const mon = d2(buf, i);
+  const day = d2(buf, i + 2);
+  const hour = d2(buf, i + 4);
+  const min = d2(buf, i + 6);
+  i += 8;
+  let sec = 0;
+  if (i + 1 < end && buf[i]! >= 48 && buf[i]! <= 57) {
+    sec = d2(buf, i);
+    i += 2;
+  }
+  let ms = 0;
+  if (i < end && (buf[i] === 0x2e || buf[i] === 0x2c)) {
+    i++;
+    let scale = 100;
+    while (i < end && buf[i]! >= 48 && buf[i]! <= 57) {
+      ms += (buf[i]! - 48) * scale;
+      scale /= 10;
+      i++;
+    }
+    ms = Math.floor(ms);
+  }
+  let offsetMin = 0;
+  if (i < end && buf[i] === 0x5a) i++;
+  else if (i + 5 <= end && (buf[i] === 0x2b || buf[i] === 0x2d)) {
+    const sign = buf[i] === 0x2b ? 1 : -1;
+    offsetMin = sign * (d2(buf, i + 1) * 60 + d2(buf, i + 3));
+    i += 5;
+  }
+  if (i !== end) malformed(`unexpected characters in time at offset ${t.hs}`);
+  if (!(mon >= 1 && mon <= 12 && day >= 1 && day <= 31 && hour <= 23 && min <= 59 && sec <= 60))
+    malformed(`invalid date or time at offset ${t.hs}`);
+  const v = Date.UTC(year, mon - 1, day, hour, min, sec, ms) - offsetMin * 60_000;
+  if (!Number.isFinite(v)) malformed(`invalid time at offset ${t.hs}`);
+  return v;
+}
+
+export const STRING_TYPES: Record<number, string> = {
+  [Tag.UTF8String]: 'UTF8String',
+  [Tag.NumericString]: 'NumericString',
+  [Tag.PrintableString]: 'PrintableString',
+  [Tag.TeletexString]: 'TeletexString',
+  [Tag.IA5String]: 'IA5String',
+  [Tag.VisibleString]: 'VisibleString',
+  [Tag.UniversalString]: 'UniversalString',
+  [Tag.BMPString]: 'BMPString',
+};
+
+/** Decode any ASN.1 character string type; anything else is shown as '#' + hex (RFC 4514 style). */
+export function readString(buf: Uint8Array, t: Tlv): string {
+  const { start, end } = t;
+  switch (t.tag) {
+    case Tag.UTF8String:
+      return Buffer.prototype.utf8Slice.call(buf, start, end) as string;
+    case Tag.PrintableString:
+    case Tag.IA5String:
+    case Tag.NumericString:
+    case Tag.VisibleString:
+    case Tag.TeletexString:
+      return Buffer.prototype.latin1Slice.call(buf, start, end) as string;
+    case Tag.BMPString: {
+      let s = '';
+      for (let i = start; i + 1 < end; i += 2) s += String.fromCharCode((buf[i]! << 8) | buf[i + 1]!);
+      return s;
+    }
+    case Tag.UniversalString: {
+      let s = '';
+      for (let i = start; i + 3 < end; i += 4) {
+        const cp = ((buf[i]! << 24) | (buf[i + 1]! << 16) | (buf[i + 2]! << 8) | buf[i + 3]!) >>> 0;
+        s += cp <= 0x10ffff ? String.fromCodePoint(cp) : '\ufffd';
+      }
+      return s;
+    }
+    default:
+      return '#' + hex(buf, t.hs, end);
+  }
+}
+
+export function hex(buf: Uint8Array, start: number, end: number): string {
+  return Buffer.prototype.hexSlice.call(buf, start, end) as string;
+}
+
+export function toBuffer(b: Uint8Array): Buffer {
+  return Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+}

@@ -1,0 +1,276 @@
+import {
+  children,
+  hex,
+  readBitString,
+  readBoolean,
+  readIntegerHex,
+  readOid,
+  readOne,
+  readSmallInt,
+  readString,
+  seq,
+  Tag,
+  type Tlv,
+} from './der.ts';
+import { CoreError, malformed } from './error.ts';
+import { parseGeneralName, parseGeneralNames, type GeneralName } from './general-name.ts';
+import { ACCESS_METHODS, CRL_REASONS, EKU_NAMES, EXTENSION_NAMES, KEY_USAGE_BITS } from './oid.ts';
+
+export interface BasicConstraints {
+  readonly ca: boolean;
+  readonly pathLen?: number;
+}
+export interface AuthorityKeyIdentifier {
+  readonly keyId?: string;
+  readonly issuer?: GeneralName[];
+  readonly serial?: string;
+}
+export interface DistributionPoint {
+  readonly fullName?: GeneralName[];
+  /** nameRelativeToCRLIssuer, kept as hex: rare and only meaningful with the issuer's name. */
+  readonly relativeName?: string;
+  readonly reasons?: string[];
+  readonly crlIssuer?: GeneralName[];
+}
+export interface AccessDescription {
+  readonly method: string;
+  readonly location: GeneralName;
+}
+export interface PolicyInformation {
+  readonly oid: string;
+  readonly cps?: string[];
+  readonly userNotice?: string[];
+}
+export interface GeneralSubtree {
+  readonly base: GeneralName;
+  readonly minimum?: number;
+  readonly maximum?: number;
+}
+export interface NameConstraints {
+  readonly permitted: GeneralSubtree[];
+  readonly excluded: GeneralSubtree[];
+}
+
+export type ExtensionValue =
+  | { readonly kind: 'subjectAltName' | 'issuerAltName'; readonly names: GeneralName[] }
+  | { readonly kind: 'keyUsage'; readonly usages: string[] }
+  | { readonly kind: 'extKeyUsage'; readonly purposes: string[] }
+  | { readonly kind: 'basicConstraints'; readonly value: BasicConstraints }
+  | { readonly kind: 'subjectKeyIdentifier'; readonly keyId: string }
+  | { readonly kind: 'authorityKeyIdentifier'; readonly value: AuthorityKeyIdentifier }
+  | { readonly kind: 'cRLDistributionPoints' | 'freshestCRL'; readonly points: DistributionPoint[] }
+  | { readonly kind: 'authorityInfoAccess' | 'subjectInfoAccess'; readonly access: AccessDescription[] }
+  | { readonly kind: 'certificatePolicies'; readonly policies: PolicyInformation[] }
+  | { readonly kind: 'nameConstraints'; readonly value: NameConstraints }
+  | { readonly kind: 'cRLNumber' | 'deltaCRLIndicator'; readonly number: string }
+  | { readonly kind: 'cRLReason'; readonly reason: string }
+  | { readonly kind: 'invalidityDate'; readonly time: number };
+
+export interface Extension {
+  readonly oid: string;
+  readonly name: string;
+  readonly critical: boolean;
+  readonly value?: ExtensionValue;
+  /** Raw extnValue as hex, kept for every extension we do not decode (and for those that failed to). */
+  readonly raw?: string;
+  readonly error?: string;
+}
+
+function bitNames(buf: Uint8Array, t: Tlv, names: readonly string[]): string[] {
+  const b = readBitString(buf, t);
+  const out: string[] = [];
+  for (let i = 0; i < (b.end - b.start) * 8; i++) {
+    if (buf[b.start + (i >> 3)]! & (0x80 >> (i & 7))) out.push(names[i] ?? `bit${i}`);
+  }
+  return out;
+}
+
+function distributionPoints(buf: Uint8Array, t: Tlv): DistributionPoint[] {
+  return seq(buf, t, 'CRLDistributionPoints').map((dp) => {
+    const out: { -readonly [K in keyof DistributionPoint]: DistributionPoint[K] } = {};
+    for (const f of seq(buf, dp, 'DistributionPoint')) {
+      if (f.tag === 0xa0) {
+        const [name] = children(buf, f);
+        if (name?.tag === 0xa0) out.fullName = parseGeneralNames(buf, name);
+        else if (name?.tag === 0xa1) out.relativeName = hex(buf, name.hs, name.end);
+      } else if (f.tag === 0x81) out.reasons = bitNames(buf, { ...f, tag: Tag.BIT_STRING }, CRL_REASONS_BITS);
+      else if (f.tag === 0xa2) out.crlIssuer = parseGeneralNames(buf, f);
+      else malformed(`unexpected field in DistributionPoint at offset ${f.hs}`);
+    }
+    return out;
+  });
+}
+
+// ReasonFlags bit order (RFC 5280 4.2.1.13): bit 0 is 'unused'.
+const CRL_REASONS_BITS = [
+  'unused',
+  'keyCompromise',
+  'cACompromise',
+  'affiliationChanged',
+  'superseded',
+  'cessationOfOperation',
+  'certificateHold',
+  'privilegeWithdrawn',
+  'aACompromise',
+];
+
+function policies(buf: Uint8Array, t: Tlv): PolicyInformation[] {
+  return seq(buf, t, 'CertificatePolicies').map((pi) => {
+    const [oidT, qualsT] = seq(buf, pi, 'PolicyInformation');
+    if (!oidT) return malformed(`empty PolicyInformation at offset ${pi.hs}`);
+    const out: { oid: string; cps?: string[]; userNotice?: string[] } = { oid: readOid(buf, oidT) };
+    if (qualsT) {
+      for (const q of seq(buf, qualsT, 'PolicyQualifiers')) {
+        const [qid, qv] = seq(buf, q, 'PolicyQualifierInfo');
+        if (!qid || !qv) continue;
+        const id = readOid(buf, qid);
+        if (id === '1.3.6.1.5.5.7.2.1') (out.cps ??= []).push(readString(buf, qv));
+        else if (id === '1.3.6.1.5.5.7.2.2') {
+          // UserNotice ::= SEQUENCE { noticeRef OPTIONAL, explicitText OPTIONAL }: keep the text.
+          for (const part of seq(buf, qv, 'UserNotice'))
+            if (part.tag !== Tag.SEQUENCE) (out.userNotice ??= []).push(readString(buf, part));
+        }
+      }
+    }
+    return out;
+  });
+}
+
+function subtrees(buf: Uint8Array, t: Tlv): GeneralSubtree[] {
+  return children(buf, t).map((st) => {
+    const [base, ...rest] = seq(buf, st, 'GeneralSubtree');
+    if (!base) return malformed(`empty GeneralSubtree at offset ${st.hs}`);
+    const out: { base: GeneralName; minimum?: number; maximum?: number } = { base: parseGeneralName(buf, base) };
+    for (const r of rest) {
+      const n = readSmallInt(buf, { ...r, tag: Tag.INTEGER });
+      if (r.tag === 0x80) out.minimum = n;
+      else if (r.tag === 0x81) out.maximum = n;
+    }
+    return out;
+  });
+}
+
+function decode(buf: Uint8Array, oid: string, v: Tlv): ExtensionValue | undefined {
+  switch (oid) {
+    case '2.5.29.17':
+    case '2.5.29.18':
+      return {
+        kind: oid === '2.5.29.17' ? 'subjectAltName' : 'issuerAltName',
+        names: parseGeneralNames(buf, { ...v, tag: expectSeq(v) }),
+      };
+    case '2.5.29.15':
+      return { kind: 'keyUsage', usages: bitNames(buf, v, KEY_USAGE_BITS) };
+    case '2.5.29.37':
+      return {
+        kind: 'extKeyUsage',
+        purposes: seq(buf, v, 'ExtKeyUsageSyntax').map((o) => {
+          const id = readOid(buf, o);
+          return EKU_NAMES[id] ?? id;
+        }),
+      };
+    case '2.5.29.19': {
+      const [a, b] = seq(buf, v, 'BasicConstraints');
+      let ca = false;
+      let pathLen: number | undefined;
+      if (a?.tag === Tag.BOOLEAN) {
+        ca = readBoolean(buf, a);
+        if (b) pathLen = readSmallInt(buf, b);
+      } else if (a) pathLen = readSmallInt(buf, a);
+      return { kind: 'basicConstraints', value: pathLen === undefined ? { ca } : { ca, pathLen } };
+    }
+    case '2.5.29.14':
+      if (v.tag !== Tag.OCTET_STRING) malformed(`SubjectKeyIdentifier is not an OCTET STRING at offset ${v.hs}`);
+      return { kind: 'subjectKeyIdentifier', keyId: hex(buf, v.start, v.end) };
+    case '2.5.29.35': {
+      const out: { keyId?: string; issuer?: GeneralName[]; serial?: string } = {};
+      for (const f of seq(buf, v, 'AuthorityKeyIdentifier')) {
+        if (f.tag === 0x80) out.keyId = hex(buf, f.start, f.end);
+        else if (f.tag === 0xa1) out.issuer = parseGeneralNames(buf, f);
+        else if (f.tag === 0x82) out.serial = readIntegerHex(buf, { ...f, tag: Tag.INTEGER });
+        else malformed(`unexpected field in AuthorityKeyIdentifier at offset ${f.hs}`);
+      }
+      return { kind: 'authorityKeyIdentifier', value: out };
+    }
+    case '2.5.29.31':
+    case '2.5.29.46':
+      return { kind: oid === '2.5.29.31' ? 'cRLDistributionPoints' : 'freshestCRL', points: distributionPoints(buf, v) };
+    case '1.3.6.1.5.5.7.1.1':
+    case '1.3.6.1.5.5.7.1.11':
+      return {
+        kind: oid === '1.3.6.1.5.5.7.1.1' ? 'authorityInfoAccess' : 'subjectInfoAccess',
+        access: seq(buf, v, 'AuthorityInfoAccessSyntax').map((ad) => {
+          const [m, loc] = seq(buf, ad, 'AccessDescription');
+          if (!m || !loc) return malformed(`bad AccessDescription at offset ${ad.hs}`);
+          const id = readOid(buf, m);
+          return { method: ACCESS_METHODS[id] ?? id, location: parseGeneralName(buf, loc) };
+        }),
+      };
+    case '2.5.29.32':
+      return { kind: 'certificatePolicies', policies: policies(buf, v) };
+    case '2.5.29.30': {
+      const out = { permitted: [] as GeneralSubtree[], excluded: [] as GeneralSubtree[] };
+      for (const f of seq(buf, v, 'NameConstraints')) {
+        if (f.tag === 0xa0) out.permitted = subtrees(buf, f);
+        else if (f.tag === 0xa1) out.excluded = subtrees(buf, f);
+        else malformed(`unexpected field in NameConstraints at offset ${f.hs}`);
+      }
+      return { kind: 'nameConstraints', value: out };
+    }
+    case '2.5.29.20':
+    case '2.5.29.27':
+      return { kind: oid === '2.5.29.20' ? 'cRLNumber' : 'deltaCRLIndicator', number: readIntegerHex(buf, v) };
+    case '2.5.29.21': {
+      const code = readSmallInt(buf, v);
+      return { kind: 'cRLReason', reason: CRL_REASONS[code] ?? `reason${code}` };
+    }
+    default:
+      return undefined;
+  }
+}
+
+function expectSeq(v: Tlv): number {
+  if (v.tag !== Tag.SEQUENCE) malformed(`expected SEQUENCE at offset ${v.hs}`);
+  return v.tag;
+}
+
+/**
+ * Decode an Extensions SEQUENCE. A known extension that fails to decode keeps its raw bytes and the
+ * reason, so one odd extension never costs the inventory the whole certificate.
+ */
+export function parseExtensions(buf: Uint8Array, t: Tlv): Extension[] {
+  const seen = new Set<string>();
+  return seq(buf, t, 'Extensions').map((e) => {
+    const parts = seq(buf, e, 'Extension');
+    const oidT = parts[0];
+    if (!oidT) return malformed(`empty Extension at offset ${e.hs}`);
+    const oid = readOid(buf, oidT);
+    let critical = false;
+    let valT = parts[1];
+    if (valT?.tag === Tag.BOOLEAN) {
+      critical = readBoolean(buf, valT);
+      valT = parts[2];
+    }
+    if (!valT || valT.tag !== Tag.OCTET_STRING) return malformed(`Extension ${oid} without OCTET STRING value`);
+    if (seen.has(oid)) malformed(`duplicate extension ${oid}`);
+    seen.add(oid);
+    const name = EXTENSION_NAMES[oid] ?? oid;
+    try {
+      const inner = readOne(buf, valT.start, valT.end);
+      const value = decode(buf, oid, inner);
+      if (value) return { oid, name, critical, value };
+    } catch (err) {
+      if (!(err instanceof CoreError)) throw err;
+      return { oid, name, critical, raw: hex(buf, valT.start, valT.end), error: err.message };
+    }
+    return { oid, name, critical, raw: hex(buf, valT.start, valT.end) };
+  });
+}
+
+/** Find a decoded extension value by kind. */
+export function ext<K extends ExtensionValue['kind']>(
+  list: readonly Extension[],
+  kind: K,
+): Extract<ExtensionValue, { kind: K }> | undefined {
+  for (const e of list) if (e.value?.kind === kind) return e.value as Extract<ExtensionValue, { kind: K }>;
+  return undefined;
+}

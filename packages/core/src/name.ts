@@ -1,0 +1,69 @@
+import { children, readOid, readString, seq, STRING_TYPES, Tag, type Tlv } from './der.ts';
+import { malformed } from './error.ts';
+import { ATTRIBUTE_NAMES } from './oid.ts';
+
+export interface NameAttribute {
+  readonly oid: string;
+  /** Short name (CN, O, ...) or the dotted OID when we have none. */
+  readonly type: string;
+  readonly value: string;
+  /** ASN.1 string type as encoded (PrintableString, UTF8String, ...). */
+  readonly stringType: string;
+}
+
+export interface DistinguishedName {
+  /** RDNs in encoding order (most significant first); an inner array holds a multi-valued RDN. */
+  readonly rdns: NameAttribute[][];
+  /** RFC 4514 string: least significant RDN first, multi-valued RDNs joined by '+'. */
+  readonly text: string;
+}
+
+export function parseName(buf: Uint8Array, t: Tlv | undefined): DistinguishedName {
+  const rdns: NameAttribute[][] = [];
+  for (const set of seq(buf, t, 'Name')) {
+    const atvs = seq(buf, set, 'RelativeDistinguishedName', Tag.SET);
+    if (atvs.length === 0) malformed(`empty RDN at offset ${set.hs}`);
+    const rdn: NameAttribute[] = [];
+    for (const atv of atvs) {
+      const [typeT, valueT, extra] = seq(buf, atv, 'AttributeTypeAndValue');
+      if (!typeT || !valueT || extra) malformed(`bad AttributeTypeAndValue at offset ${atv.hs}`);
+      const oid = readOid(buf, typeT);
+      rdn.push({
+        oid,
+        type: ATTRIBUTE_NAMES[oid] ?? oid,
+        value: readString(buf, valueT),
+        stringType: STRING_TYPES[valueT.tag] ?? `tag-0x${valueT.tag.toString(16)}`,
+      });
+    }
+    rdns.push(rdn);
+  }
+  return { rdns, text: nameText(rdns) };
+}
+
+function escapeValue(v: string): string {
+  if (v.startsWith('#') && v.length > 1 && /^#[0-9a-f]+$/.test(v)) return v;
+  let s = v.replace(/[\\,+"<>;=]/g, (c) => '\\' + c).replace(/[\x00-\x1f]/g, (c) => '\\' + c.charCodeAt(0).toString(16).padStart(2, '0'));
+  if (s.startsWith(' ') || s.startsWith('#')) s = '\\' + s;
+  if (s.endsWith(' ') && s.length > 1) s = s.slice(0, -1) + '\\ ';
+  return s;
+}
+
+export function nameText(rdns: readonly NameAttribute[][]): string {
+  const parts: string[] = [];
+  for (let i = rdns.length - 1; i >= 0; i--)
+    parts.push(rdns[i]!.map((a) => `${a.type}=${escapeValue(a.value)}`).join('+'));
+  return parts.join(',');
+}
+
+/** The first value of an attribute, e.g. the CN, for display. */
+export function nameAttr(name: DistinguishedName, type: string): string | undefined {
+  for (const rdn of name.rdns) for (const a of rdn) if (a.type === type || a.oid === type) return a.value;
+  return undefined;
+}
+
+/** Names as children of an explicit container, e.g. directoryName [4]. */
+export function parseExplicitName(buf: Uint8Array, t: Tlv): DistinguishedName {
+  const [inner, extra] = children(buf, t);
+  if (extra) malformed(`extra element after Name at offset ${t.hs}`);
+  return parseName(buf, inner);
+}

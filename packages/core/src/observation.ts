@@ -1,0 +1,86 @@
+import type { Certificate } from './x509.ts';
+
+/** A public key as the inventory records it. `keyId` is the key identity (SHA-256 of SPKI DER, hex). */
+export interface KeyInfo {
+  /** Absent only when the key cannot be recovered without a passphrase (encrypted PKCS#8). */
+  readonly keyId?: string;
+  readonly algorithm: string;
+  readonly size?: number;
+  readonly curve?: string;
+}
+
+export type Encoding = 'pem' | 'der' | 'text' | 'json' | 'binary';
+
+/** What a detector saw at one place in one file. Never carries private key bytes. */
+export type Observation =
+  | { readonly type: 'certificate'; readonly offset: number; readonly encoding: Encoding; readonly cert: Certificate }
+  | { readonly type: 'csr'; readonly offset: number; readonly encoding: Encoding; readonly csr: CertificationRequestSummary }
+  | { readonly type: 'crl'; readonly offset: number; readonly encoding: Encoding; readonly crl: CrlSummary }
+  | {
+      readonly type: 'public-key';
+      readonly offset: number;
+      readonly encoding: Encoding;
+      /** spki | pkcs1 | ssh | openssh | jwk */
+      readonly format: string;
+      readonly key: KeyInfo;
+      readonly comment?: string;
+    }
+  | {
+      readonly type: 'private-key';
+      readonly offset: number;
+      readonly encoding: Encoding;
+      /** pkcs1 | pkcs8 | encrypted-pkcs8 | sec1 | openssh | jwk */
+      readonly format: string;
+      readonly key: KeyInfo;
+      /** Protected by a passphrase (PKCS#8 PBES2, legacy PEM Proc-Type ENCRYPTED, OpenSSH cipher != none). */
+      readonly encrypted: boolean;
+      /** The cipher or KDF named by the container, when it names one. */
+      readonly cipher?: string;
+      readonly comment?: string;
+    }
+  | { readonly type: 'ssh-certificate'; readonly offset: number; readonly encoding: Encoding; readonly sshCert: SshCertificateSummary }
+  | {
+      readonly type: 'unparseable';
+      readonly offset: number;
+      readonly encoding: Encoding;
+      /** What it claimed to be, e.g. 'pem:CERTIFICATE' or 'der'. */
+      readonly format: string;
+      readonly reason: string;
+    };
+
+export interface CertificationRequestSummary {
+  readonly sha256: string;
+  readonly subject: string;
+  readonly key: KeyInfo;
+  readonly signatureAlgorithm: string;
+  readonly extensions: readonly { oid: string; name: string; critical: boolean }[];
+}
+
+export interface CrlSummary {
+  readonly sha256: string;
+  readonly issuer: string;
+  readonly thisUpdate: number;
+  readonly nextUpdate?: number;
+  readonly crlNumber?: string;
+  readonly aki?: string;
+  readonly signatureAlgorithm: string;
+  readonly entries: number;
+}
+
+export interface SshCertificateSummary {
+  /** SHA-256 of the certificate blob, hex. */
+  readonly sha256: string;
+  /** e.g. ssh-ed25519-cert-v01@openssh.com */
+  readonly type: string;
+  readonly certType: 'user' | 'host';
+  readonly serial: string;
+  readonly keyIdentifier: string;
+  readonly principals: readonly string[];
+  /** Epoch ms; validBefore of 2^64-1 ("forever") is reported as undefined. */
+  readonly validAfter: number;
+  readonly validBefore?: number;
+  readonly key: KeyInfo;
+  readonly signatureKey: KeyInfo;
+  readonly criticalOptions: readonly string[];
+  readonly extensions: readonly string[];
+}
