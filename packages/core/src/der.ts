@@ -114,7 +114,7 @@ export function readOid(buf: Uint8Array, t: Tlv): string {
   if (t.tag !== Tag.OID) malformed(`expected OID at offset ${t.hs}`);
   const { start, end } = t;
   if (start === end || end - start > 64) malformed(`OID of ${end - start} octets at offset ${t.hs}`);
-  const key = Buffer.prototype.latin1Slice.call(buf, start, end) as string;
+  const key = latin1(buf, start, end);
   const hit = oidCache.get(key);
   if (hit !== undefined) return hit;
   const arcs: number[] = [];
@@ -151,10 +151,10 @@ export function readIntegerHex(buf: Uint8Array, t: Tlv): string {
       mag[i] = (mag[i]! + 1) & 0xff;
       if (mag[i] !== 0) break;
     }
-    return '-' + stripHex(mag.hexSlice(0, mag.length));
+    return '-' + stripHex(mag.toString('hex'));
   }
   while (start < end - 1 && buf[start] === 0) start++;
-  return Buffer.prototype.hexSlice.call(buf, start, end) as string;
+  return hex(buf, start, end);
 }
 
 function stripHex(h: string): string {
@@ -271,13 +271,13 @@ export function readString(buf: Uint8Array, t: Tlv): string {
   const { start, end } = t;
   switch (t.tag) {
     case Tag.UTF8String:
-      return Buffer.prototype.utf8Slice.call(buf, start, end) as string;
+      return utf8(buf, start, end);
     case Tag.PrintableString:
     case Tag.IA5String:
     case Tag.NumericString:
     case Tag.VisibleString:
     case Tag.TeletexString:
-      return Buffer.prototype.latin1Slice.call(buf, start, end) as string;
+      return latin1(buf, start, end);
     case Tag.BMPString: {
       let s = '';
       for (let i = start; i + 1 < end; i += 2) s += String.fromCharCode((buf[i]! << 8) | buf[i + 1]!);
@@ -296,8 +296,23 @@ export function readString(buf: Uint8Array, t: Tlv): string {
   }
 }
 
+// Node's undocumented-in-types slice decoders skip toString's argument juggling on the hot path.
+const fast = Buffer.prototype as unknown as {
+  hexSlice(this: Uint8Array, start: number, end: number): string;
+  latin1Slice(this: Uint8Array, start: number, end: number): string;
+  utf8Slice(this: Uint8Array, start: number, end: number): string;
+};
+
 export function hex(buf: Uint8Array, start: number, end: number): string {
-  return Buffer.prototype.hexSlice.call(buf, start, end) as string;
+  return fast.hexSlice.call(buf, start, end);
+}
+
+export function latin1(buf: Uint8Array, start: number, end: number): string {
+  return fast.latin1Slice.call(buf, start, end);
+}
+
+export function utf8(buf: Uint8Array, start: number, end: number): string {
+  return fast.utf8Slice.call(buf, start, end);
 }
 
 export function toBuffer(b: Uint8Array): Buffer {

@@ -52,17 +52,21 @@ export interface NameConstraints {
 }
 
 export type ExtensionValue =
-  | { readonly kind: 'subjectAltName' | 'issuerAltName'; readonly names: GeneralName[] }
+  | { readonly kind: 'subjectAltName'; readonly names: GeneralName[] }
+  | { readonly kind: 'issuerAltName'; readonly names: GeneralName[] }
   | { readonly kind: 'keyUsage'; readonly usages: string[] }
   | { readonly kind: 'extKeyUsage'; readonly purposes: string[] }
   | { readonly kind: 'basicConstraints'; readonly value: BasicConstraints }
   | { readonly kind: 'subjectKeyIdentifier'; readonly keyId: string }
   | { readonly kind: 'authorityKeyIdentifier'; readonly value: AuthorityKeyIdentifier }
-  | { readonly kind: 'cRLDistributionPoints' | 'freshestCRL'; readonly points: DistributionPoint[] }
-  | { readonly kind: 'authorityInfoAccess' | 'subjectInfoAccess'; readonly access: AccessDescription[] }
+  | { readonly kind: 'cRLDistributionPoints'; readonly points: DistributionPoint[] }
+  | { readonly kind: 'freshestCRL'; readonly points: DistributionPoint[] }
+  | { readonly kind: 'authorityInfoAccess'; readonly access: AccessDescription[] }
+  | { readonly kind: 'subjectInfoAccess'; readonly access: AccessDescription[] }
   | { readonly kind: 'certificatePolicies'; readonly policies: PolicyInformation[] }
   | { readonly kind: 'nameConstraints'; readonly value: NameConstraints }
-  | { readonly kind: 'cRLNumber' | 'deltaCRLIndicator'; readonly number: string }
+  | { readonly kind: 'cRLNumber'; readonly number: string }
+  | { readonly kind: 'deltaCRLIndicator'; readonly number: string }
   | { readonly kind: 'cRLReason'; readonly reason: string }
   | { readonly kind: 'invalidityDate'; readonly time: number };
 

@@ -1,4 +1,4 @@
-import { children, hex, readOid, readString, type Tlv } from './der.ts';
+import { children, hex, latin1, readOid, readString, type Tlv } from './der.ts';
 import { malformed } from './error.ts';
 import { parseExplicitName } from './name.ts';
 
@@ -50,7 +50,7 @@ export function parseGeneralName(buf: Uint8Array, t: Tlv): GeneralName {
     case 1:
     case 2:
     case 6:
-      return { type, value: Buffer.prototype.latin1Slice.call(buf, t.start, t.end) as string };
+      return { type, value: latin1(buf, t.start, t.end) };
     case 4:
       return { type, value: parseExplicitName(buf, t).text };
     case 7:

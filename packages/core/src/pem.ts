@@ -31,7 +31,7 @@ export function findPemBlocks(input: Buffer, maxBlocks = 1_000_000): PemBlock[] 
       pos = labelStart;
       continue;
     }
-    const label = input.latin1Slice(labelStart, labelEnd);
+    const label = input.toString('latin1', labelStart, labelEnd);
     if (!/^[A-Z0-9 #_-]+$/.test(label)) {
       pos = labelStart;
       continue;
@@ -46,7 +46,7 @@ export function findPemBlocks(input: Buffer, maxBlocks = 1_000_000): PemBlock[] 
       pos = bodyStart;
       continue;
     }
-    let body = input.latin1Slice(bodyStart, e);
+    let body = input.toString('latin1', bodyStart, e);
     const headers: Record<string, string> = {};
     const blank = body.search(/\r?\n\r?\n/);
     if (blank !== -1 && body.slice(0, blank).includes(':')) {

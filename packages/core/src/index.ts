@@ -1,0 +1,10 @@
+export * from './error.ts';
+export * from './der.ts';
+export * from './oid.ts';
+export * from './name.ts';
+export * from './general-name.ts';
+export * from './algorithm.ts';
+export * from './extensions.ts';
+export * from './x509.ts';
+export * from './pem.ts';
+export type * from './observation.ts';
