@@ -13,7 +13,14 @@ export type Encoding = 'pem' | 'der' | 'text' | 'json' | 'binary';
 
 /** What a detector saw at one place in one file. Never carries private key bytes. */
 export type Observation =
-  | { readonly type: 'certificate'; readonly offset: number; readonly encoding: Encoding; readonly cert: Certificate }
+  | {
+      readonly type: 'certificate';
+      readonly offset: number;
+      readonly encoding: Encoding;
+      readonly cert: Certificate;
+      /** The certificate's DER: public, and needed later to verify the signatures that link a chain. */
+      readonly der: Uint8Array;
+    }
   | { readonly type: 'csr'; readonly offset: number; readonly encoding: Encoding; readonly csr: CertificationRequestSummary }
   | { readonly type: 'crl'; readonly offset: number; readonly encoding: Encoding; readonly crl: CrlSummary }
   | {

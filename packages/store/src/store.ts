@@ -120,7 +120,7 @@ export class Store {
       }
       db = isPg ? openPostgres(where, options.schema) : openSqlite(where);
       const store = new Store(db, isPg ? 'postgres' : 'sqlite', isPg ? redact(where) : where);
-      await store.migrate();
+      await store.migrate(isPg ? (options.schema ?? 'public') : undefined);
       return store;
     } catch (err) {
       await db?.destroy().catch(() => undefined);
@@ -131,9 +131,10 @@ export class Store {
     }
   }
 
-  private async migrate(): Promise<void> {
+  /** On PostgreSQL the schema is named, or Kysely would mistake another schema's migration tables for ours. */
+  private async migrate(schema: string | undefined): Promise<void> {
     const provider: MigrationProvider = { getMigrations: async () => migrations };
-    const { error } = await new Migrator({ db: this.db, provider }).migrateToLatest();
+    const { error } = await new Migrator({ db: this.db, provider, ...(schema && { migrationTableSchema: schema }) }).migrateToLatest();
     if (error) throw error;
   }
 

@@ -1,0 +1,82 @@
+import type { AssetRow, Store } from '@keywarden/store';
+
+const iso = (ms: number | undefined): string | undefined => (ms === undefined ? undefined : new Date(ms).toISOString());
+
+export interface CertificateItem {
+  sha256: string;
+  serial?: string;
+  subject?: string;
+  issuer?: string;
+  notBefore?: string;
+  notAfter?: string;
+  keyAlgorithm?: string;
+  keySize?: number;
+  curve?: string;
+  keyId?: string;
+  ski?: string;
+  aki?: string;
+  signatureAlgorithm?: string;
+  isCa: boolean;
+  selfSigned: boolean;
+  occurrences: { path: string; offset: number; layer: string; encoding: string }[];
+}
+
+export interface KeyItem {
+  /** Key identity (SHA-256 of SPKI) or, for a key we cannot open, `sealed:` + hash of its container. */
+  id: string;
+  keyId?: string;
+  algorithm?: string;
+  keySize?: number;
+  curve?: string;
+  private: boolean;
+  occurrences: { path: string; offset: number; layer: string; format: string; private: boolean; encrypted?: boolean; fileMode?: string }[];
+}
+
+export function certificateItem(a: AssetRow): CertificateItem {
+  return {
+    sha256: a.identity,
+    serial: a.serial,
+    subject: a.subject,
+    issuer: a.issuer,
+    notBefore: iso(a.notBefore),
+    notAfter: iso(a.notAfter),
+    keyAlgorithm: a.algorithm,
+    keySize: a.size,
+    curve: a.curve,
+    keyId: a.keyId,
+    ski: a.ski,
+    aki: a.aki,
+    signatureAlgorithm: a.signatureAlgorithm,
+    isCa: a.isCa,
+    selfSigned: a.selfSigned,
+    occurrences: a.occurrences.map((o) => ({ path: o.path, offset: o.offset, layer: o.layer, encoding: o.encoding })),
+  };
+}
+
+export function keyItem(a: AssetRow): KeyItem {
+  return {
+    id: a.keyId ?? `sealed:${a.identity}`,
+    keyId: a.keyId,
+    algorithm: a.algorithm,
+    keySize: a.size,
+    curve: a.curve,
+    private: a.occurrences.some((o) => o.private),
+    occurrences: a.occurrences.map((o) => ({
+      path: o.path,
+      offset: o.offset,
+      layer: o.layer,
+      format: o.format,
+      private: o.private,
+      ...(o.encrypted !== undefined && { encrypted: o.encrypted }),
+      ...(o.fileMode !== undefined && { fileMode: o.fileMode.toString(8).padStart(4, '0') }),
+    })),
+  };
+}
+
+export async function* certificates(store: Store, expiringBefore?: number): AsyncGenerator<CertificateItem> {
+  for await (const a of store.assets({ kind: 'certificate', ...(expiringBefore !== undefined && { expiringBefore }) })) yield certificateItem(a);
+}
+
+export async function* keys(store: Store): AsyncGenerator<KeyItem> {
+  for await (const a of store.assets({ kind: 'key' })) yield keyItem(a);
+}

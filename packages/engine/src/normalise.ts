@@ -1,0 +1,152 @@
+import type { Detected } from '@keywarden/scan';
+import { assetId, type AssetInput, type Batch, type KeyInput, type OccurrenceInput } from '@keywarden/store';
+
+export interface FileContext {
+  readonly path: string;
+  readonly layer: string;
+  readonly mode: number;
+}
+
+/** Accumulates one batch of store rows from detector output. Only public facts are copied. */
+export class BatchBuilder {
+  assets: AssetInput[] = [];
+  keys: KeyInput[] = [];
+  occurrences: OccurrenceInput[] = [];
+
+  get size(): number {
+    return this.occurrences.length;
+  }
+
+  take(): Batch {
+    const b = { assets: this.assets, keys: this.keys, occurrences: this.occurrences };
+    this.assets = [];
+    this.keys = [];
+    this.occurrences = [];
+    return b;
+  }
+
+  problem(path: string, status: 'unreadable' | 'refused', reason: string, layer: string): void {
+    this.occurrences.push({ path, offset: 0, encoding: 'file', format: 'file', layer, status, reason });
+  }
+
+  /** Returns the asset id the observation was recorded under (undefined for unparseable). */
+  add(o: Detected, f: FileContext): string | undefined {
+    const at = { path: f.path, offset: o.offset, encoding: o.encoding, layer: f.layer };
+    switch (o.type) {
+      case 'certificate': {
+        const c = o.cert;
+        const k = c.publicKey;
+        this.keys.push({ keyId: k.keyId, algorithm: k.algorithm, ...(k.size !== undefined && { size: k.size }), ...(k.curve && { curve: k.curve }) });
+        const a: AssetInput = {
+          kind: 'certificate',
+          identity: c.sha256,
+          keyId: k.keyId,
+          subject: c.subject.text,
+          issuer: c.issuer.text,
+          serial: c.serial,
+          notBefore: c.notBefore,
+          notAfter: c.notAfter,
+          algorithm: k.algorithm,
+          ...(k.size !== undefined && { size: k.size }),
+          ...(k.curve && { curve: k.curve }),
+          signatureAlgorithm: c.signatureAlgorithm.name,
+          ...(c.ski && { ski: c.ski }),
+          ...(c.aki && { aki: c.aki }),
+          isCa: c.basicConstraints?.ca ?? false,
+          selfSigned: c.selfSigned,
+          record: { ...c, der: Buffer.from(o.der).toString('base64') },
+        };
+        return this.record(a, { ...at, format: 'x509' });
+      }
+      case 'csr':
+        return this.record(
+          {
+            kind: 'csr',
+            identity: o.csr.sha256,
+            ...(o.csr.key.keyId && { keyId: o.csr.key.keyId }),
+            subject: o.csr.subject,
+            algorithm: o.csr.key.algorithm,
+            signatureAlgorithm: o.csr.signatureAlgorithm,
+            record: o.csr,
+          },
+          { ...at, format: 'pkcs10' },
+          o.csr.key,
+        );
+      case 'crl':
+        return this.record(
+          {
+            kind: 'crl',
+            identity: o.crl.sha256,
+            issuer: o.crl.issuer,
+            notBefore: o.crl.thisUpdate,
+            ...(o.crl.nextUpdate !== undefined && { notAfter: o.crl.nextUpdate }),
+            signatureAlgorithm: o.crl.signatureAlgorithm,
+            ...(o.crl.aki && { aki: o.crl.aki }),
+            record: o.crl,
+          },
+          { ...at, format: 'x509-crl' },
+        );
+      case 'ssh-certificate': {
+        const s = o.sshCert;
+        return this.record(
+          {
+            kind: 'ssh-certificate',
+            identity: s.sha256,
+            ...(s.key.keyId && { keyId: s.key.keyId }),
+            subject: s.keyIdentifier,
+            issuer: s.signatureKey.keyId ?? s.signatureKey.algorithm,
+            serial: s.serial,
+            notBefore: s.validAfter,
+            ...(s.validBefore !== undefined && { notAfter: s.validBefore }),
+            algorithm: s.key.algorithm,
+            record: s,
+          },
+          { ...at, format: s.type },
+          s.key,
+        );
+      }
+      case 'public-key':
+      case 'private-key': {
+        const identity = o.key.keyId ?? (o.type === 'private-key' ? o.sealedId : undefined);
+        if (!identity) {
+          this.occurrences.push({ ...at, format: o.format, status: 'unparseable', reason: 'key without a recoverable identity' });
+          return undefined;
+        }
+        const k = o.key;
+        return this.record(
+          {
+            kind: 'key',
+            identity,
+            ...(k.keyId && { keyId: k.keyId }),
+            algorithm: k.algorithm,
+            ...(k.size !== undefined && { size: k.size }),
+            ...(k.curve && { curve: k.curve }),
+            record: { algorithm: k.algorithm, size: k.size, curve: k.curve, sealed: !k.keyId },
+          },
+          {
+            ...at,
+            format: o.format,
+            ...(o.type === 'private-key' && { private: true, encrypted: o.encrypted, fileMode: f.mode }),
+          },
+          k,
+        );
+      }
+      case 'unparseable':
+        this.occurrences.push({ ...at, format: o.format, status: 'unparseable', reason: o.reason });
+        return undefined;
+    }
+  }
+
+  private record(
+    a: AssetInput,
+    occ: Omit<OccurrenceInput, 'status' | 'assetId'>,
+    key?: { keyId?: string; algorithm: string; size?: number; curve?: string },
+  ): string {
+    if (key?.keyId)
+      this.keys.push({ keyId: key.keyId, algorithm: key.algorithm, ...(key.size !== undefined && { size: key.size }), ...(key.curve && { curve: key.curve }) });
+    this.assets.push(a);
+    const id = assetId(a.kind, a.identity);
+    this.occurrences.push({ ...occ, assetId: id, status: 'ok' });
+    return id;
+  }
+}

@@ -1,0 +1,142 @@
+import { access } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
+import { resolve } from 'node:path';
+import { DetectorPool, guessLayer, walk, type FileResult, type WalkEntry } from '@keywarden/scan';
+import type { Store } from '@keywarden/store';
+import { EngineError } from './error.ts';
+import { BatchBuilder } from './normalise.ts';
+
+export interface ScanOptions {
+  readonly roots: readonly string[];
+  readonly store: Store;
+  /** Detector worker threads; 0 runs detection on this thread. Default: available cores. */
+  readonly threads?: number;
+  readonly maxFileBytes?: number;
+  /** The scan's instant (epoch ms), recorded as first/last seen. Default: now. */
+  readonly at?: number;
+  /** Files per transaction. */
+  readonly batchFiles?: number;
+  readonly onProgress?: (p: ScanProgress) => void;
+}
+
+export interface ScanProgress {
+  readonly files: number;
+  readonly bytes: number;
+  readonly found: number;
+  readonly current: string;
+}
+
+export interface ScanSummary {
+  readonly scanId: string;
+  readonly files: number;
+  readonly bytes: number;
+  readonly certificates: number;
+  readonly keys: number;
+  readonly privateKeys: number;
+  readonly csrs: number;
+  readonly crls: number;
+  readonly sshCertificates: number;
+  readonly unparseable: number;
+  readonly unreadable: number;
+  readonly refused: number;
+  readonly seconds: number;
+}
+
+export const DEFAULT_MAX_FILE_BYTES = 256 * 1024 * 1024;
+
+/** The main job: walk, detect in workers, normalise, and write in transactional batches. */
+export async function runScan(opts: ScanOptions): Promise<ScanSummary> {
+  const roots = opts.roots.map((r) => resolve(r));
+  for (const r of roots)
+    await access(r).catch(() => {
+      throw new EngineError('INPUT_MISSING', `${r}: no such file or directory`);
+    });
+  const started = performance.now();
+  const at = opts.at ?? Date.now();
+  const maxFileBytes = opts.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES;
+  const threads = opts.threads ?? availableParallelism();
+  const { store } = opts;
+  const scanId = await store.beginScan(roots, at);
+  const pool = new DetectorPool(threads, maxFileBytes);
+  const batchFiles = opts.batchFiles ?? 256;
+  const builder = new BatchBuilder();
+  const seen = { certificate: new Set<string>(), key: new Set<string>(), private: new Set<string>(), csr: new Set<string>(), crl: new Set<string>(), ssh: new Set<string>() };
+  const counts = { files: 0, bytes: 0, unparseable: 0, unreadable: 0, refused: 0 };
+  let filesInBatch = 0;
+  let writes = Promise.resolve();
+
+  const flush = (): void => {
+    const batch = builder.take();
+    filesInBatch = 0;
+    // Writes are chained so batches land in order while detection carries on.
+    writes = writes.then(() => store.ingest(scanId, at, batch));
+  };
+
+  const absorb = (entry: WalkEntry & { kind: 'file' }, r: FileResult): void => {
+    const layer = guessLayer(entry.path);
+    counts.files++;
+    counts.bytes += entry.size;
+    if (r.status !== 'ok') {
+      counts[r.status]++;
+      builder.problem(entry.path, r.status, r.reason, layer);
+    } else {
+      for (const o of r.observations) {
+        const id = builder.add(o, { path: entry.path, layer, mode: entry.mode });
+        if (!id) {
+          counts.unparseable++;
+          continue;
+        }
+        if (o.type === 'certificate') seen.certificate.add(id);
+        else if (o.type === 'csr') seen.csr.add(id);
+        else if (o.type === 'crl') seen.crl.add(id);
+        else if (o.type === 'ssh-certificate') seen.ssh.add(id);
+        else {
+          seen.key.add(id);
+          if (o.type === 'private-key') seen.private.add(id);
+        }
+      }
+    }
+    if (++filesInBatch >= batchFiles || builder.size >= 20_000) flush();
+    opts.onProgress?.({ files: counts.files, bytes: counts.bytes, found: seen.certificate.size + seen.key.size, current: entry.path });
+  };
+
+  const window = new Set<Promise<void>>();
+  const limit = Math.max(4, threads * 8);
+  let status: 'complete' | 'failed' = 'failed';
+  try {
+    for await (const entry of walk(roots, { maxFileBytes })) {
+      if (entry.kind !== 'file') {
+        counts[entry.kind]++;
+        builder.problem(entry.path, entry.kind, entry.reason, guessLayer(entry.path));
+        continue;
+      }
+      const p: Promise<void> = pool.scan(entry.path).then((r) => absorb(entry, r));
+      const tracked = p.finally(() => window.delete(tracked));
+      window.add(tracked);
+      if (window.size >= limit) await Promise.race(window);
+    }
+    await Promise.all(window);
+    flush();
+    await writes;
+    status = 'complete';
+  } finally {
+    await pool.close();
+    await writes.catch(() => undefined);
+    await store.finishScan(scanId, Date.now(), status, summary()).catch(() => undefined);
+  }
+  return summary();
+
+  function summary(): ScanSummary {
+    return {
+      scanId,
+      ...counts,
+      certificates: seen.certificate.size,
+      keys: seen.key.size,
+      privateKeys: seen.private.size,
+      csrs: seen.csr.size,
+      crls: seen.crl.size,
+      sshCertificates: seen.ssh.size,
+      seconds: Math.round(performance.now() - started) / 1000,
+    };
+  }
+}

@@ -1,0 +1,47 @@
+import { open } from 'node:fs/promises';
+import { extname } from 'node:path';
+import { detect, type Detected } from './detect.ts';
+
+export type FileResult =
+  | { readonly status: 'ok'; readonly observations: Detected[] }
+  | { readonly status: 'unreadable' | 'refused'; readonly reason: string };
+
+// Names that promise crypto material: when such a file holds none, the user should hear about it.
+const CRYPTO_EXTENSIONS = new Set(['.pem', '.crt', '.cer', '.der', '.key', '.pub', '.p7b', '.csr', '.crl', '.jwk']);
+
+/** Read one file (at most maxBytes, even if it grew since it was listed) and detect what it holds. */
+export async function scanFile(path: string, maxBytes: number): Promise<FileResult> {
+  let buf: Buffer;
+  try {
+    const fh = await open(path, 'r');
+    try {
+      const chunk = Buffer.allocUnsafe(Math.min(maxBytes + 1, 1 << 20));
+      const parts: Buffer[] = [];
+      let total = 0;
+      for (;;) {
+        const { bytesRead } = await fh.read(chunk, 0, chunk.length, null);
+        if (bytesRead === 0) break;
+        total += bytesRead;
+        if (total > maxBytes) return { status: 'refused', reason: `grew past the size limit (${maxBytes} bytes) while being read` };
+        parts.push(Buffer.from(chunk.subarray(0, bytesRead)));
+      }
+      buf = Buffer.concat(parts, total);
+    } finally {
+      await fh.close();
+    }
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return { status: 'unreadable', reason: 'vanished before it could be read' };
+    return { status: 'unreadable', reason: `cannot read: ${code ?? (err as Error).message}` };
+  }
+  const observations = detect(buf);
+  if (observations.length === 0 && CRYPTO_EXTENSIONS.has(extname(path).toLowerCase()))
+    observations.push({
+      type: 'unparseable',
+      offset: 0,
+      encoding: 'binary',
+      format: extname(path).toLowerCase().slice(1),
+      reason: buf.length === 0 ? 'empty file named like crypto material' : 'named like crypto material but holds no PEM block, DER object, SSH key or JWK',
+    });
+  return { status: 'ok', observations };
+}
