@@ -24,7 +24,8 @@ export const RULES: Record<string, string> = {
   'KW-CERT-EXPIRING-1Y': 'certificate expires within one year of the report instant',
   'KW-CERT-NOT-YET-VALID': 'certificate notBefore is after the report instant',
   'KW-CHAIN-ISSUER-MISSING': 'certificate is not self-signed and no issuer for it is in the inventory',
-  'KW-CHAIN-SIGNATURE-INVALID': "an issuer candidate was found but its key does not verify the certificate's signature",
+  'KW-CHAIN-SIGNATURE-INVALID':
+    "an issuer candidate was found but its key does not verify the certificate's signature",
   'KW-KEY-PLAINTEXT': 'private key stored unencrypted in a plain file',
   'KW-KEY-WORLD-READABLE': 'unencrypted private key in a file that other users can read',
   'KW-WEAK-SIGNATURE': 'certificate signed with MD5 or SHA-1',

@@ -24,29 +24,111 @@ export function makeTree(): Tree {
     return join(root, p);
   };
   const pki = d('cloud/pki');
-  run('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-384', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '3650', '-subj', '/O=Test OEM/CN=Test Root'], pki);
-  run('openssl', ['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'leaf.key', '-out', 'leaf.csr', '-subj', '/O=Test OEM/CN=update.example'], pki);
-  writeFileSync(join(pki, 'ext.cnf'), 'subjectAltName=DNS:update.example\nextendedKeyUsage=serverAuth\nauthorityKeyIdentifier=keyid\n');
-  run('openssl', ['x509', '-req', '-in', 'leaf.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '30', '-extfile', 'ext.cnf', '-out', 'leaf.pem'], pki);
+  run(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-384',
+      '-nodes',
+      '-keyout',
+      'ca.key',
+      '-out',
+      'ca.pem',
+      '-days',
+      '3650',
+      '-subj',
+      '/O=Test OEM/CN=Test Root',
+    ],
+    pki,
+  );
+  run(
+    'openssl',
+    [
+      'req',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      'leaf.key',
+      '-out',
+      'leaf.csr',
+      '-subj',
+      '/O=Test OEM/CN=update.example',
+    ],
+    pki,
+  );
+  writeFileSync(
+    join(pki, 'ext.cnf'),
+    'subjectAltName=DNS:update.example\nextendedKeyUsage=serverAuth\nauthorityKeyIdentifier=keyid\n',
+  );
+  run(
+    'openssl',
+    [
+      'x509',
+      '-req',
+      '-in',
+      'leaf.csr',
+      '-CA',
+      'ca.pem',
+      '-CAkey',
+      'ca.key',
+      '-CAcreateserial',
+      '-days',
+      '30',
+      '-extfile',
+      'ext.cnf',
+      '-out',
+      'leaf.pem',
+    ],
+    pki,
+  );
   run('openssl', ['x509', '-in', 'leaf.pem', '-outform', 'DER', '-out', 'leaf.der'], pki);
-  run('openssl', ['pkcs8', '-topk8', '-in', 'leaf.key', '-passout', 'pass:secret', '-v2', 'aes-256-cbc', '-out', 'leaf-enc.key'], pki);
+  run(
+    'openssl',
+    [
+      'pkcs8',
+      '-topk8',
+      '-in',
+      'leaf.key',
+      '-passout',
+      'pass:secret',
+      '-v2',
+      'aes-256-cbc',
+      '-out',
+      'leaf-enc.key',
+    ],
+    pki,
+  );
   chmodSync(join(pki, 'leaf.key'), 0o644);
   chmodSync(join(pki, 'ca.key'), 0o600);
   const bundle = `# CA bundle\n${readFileSync(join(pki, 'ca.pem'), 'utf8')}\nsome text between\n${readFileSync(join(pki, 'leaf.pem'), 'utf8')}`;
   writeFileSync(join(d('enterprise'), 'bundle.txt'), bundle);
   const ssh = d('enterprise/ci/.ssh');
-  run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'ci@example', '-f', join(ssh, 'id_ed25519')], ssh);
+  run(
+    'ssh-keygen',
+    ['-q', '-t', 'ed25519', '-N', '', '-C', 'ci@example', '-f', join(ssh, 'id_ed25519')],
+    ssh,
+  );
   // Bad input.
   const bad = d('bad');
   const der = readFileSync(join(pki, 'leaf.der'));
   writeFileSync(join(bad, 'truncated.crt'), der.subarray(0, der.length >> 1));
   writeFileSync(join(bad, 'garbage.pem'), 'this is not a certificate\n');
-  writeFileSync(join(bad, 'broken-base64.pem'), '-----BEGIN CERTIFICATE-----\n!!!not base64!!!\n-----END CERTIFICATE-----\n');
+  writeFileSync(
+    join(bad, 'broken-base64.pem'),
+    '-----BEGIN CERTIFICATE-----\n!!!not base64!!!\n-----END CERTIFICATE-----\n',
+  );
   writeFileSync(join(bad, 'huge.bin'), Buffer.alloc(300_000, 0x41));
   symlinkSync('..', join(bad, 'loop'));
   symlinkSync(join(bad, 'nowhere'), join(bad, 'dangling.pem'));
   run('mkfifo', [join(bad, 'pipe')], bad);
-  const privateDers = ['leaf.key', 'ca.key'].map((k) => execFileSync('openssl', ['pkey', '-in', join(pki, k), '-outform', 'DER']));
+  const privateDers = ['leaf.key', 'ca.key'].map((k) =>
+    execFileSync('openssl', ['pkey', '-in', join(pki, k), '-outform', 'DER']),
+  );
   return { root, privateDers };
 }
 

@@ -1,5 +1,18 @@
-export { runScan, DEFAULT_MAX_FILE_BYTES, type ScanOptions, type ScanSummary, type ScanProgress } from './scan-job.ts';
-export { certificates, keys, certificateItem, keyItem, type CertificateItem, type KeyItem } from './inventory.ts';
+export {
+  runScan,
+  DEFAULT_MAX_FILE_BYTES,
+  type ScanOptions,
+  type ScanSummary,
+  type ScanProgress,
+} from './scan-job.ts';
+export {
+  certificates,
+  keys,
+  certificateItem,
+  keyItem,
+  type CertificateItem,
+  type KeyItem,
+} from './inventory.ts';
 export { buildReport, type Report, type ReportOptions, type ChainLink, type ExpiryItem } from './report.ts';
 export { renderText, renderHtml } from './render.ts';
 export { atLeast, isSeverity, RULES, SEVERITIES, type Finding, type Severity } from './findings.ts';

@@ -1,6 +1,7 @@
 import type { AssetRow, Store } from '@keywarden/store';
 
-const iso = (ms: number | undefined): string | undefined => (ms === undefined ? undefined : new Date(ms).toISOString());
+const iso = (ms: number | undefined): string | undefined =>
+  ms === undefined ? undefined : new Date(ms).toISOString();
 
 export interface CertificateItem {
   sha256: string;
@@ -29,7 +30,15 @@ export interface KeyItem {
   keySize?: number;
   curve?: string;
   private: boolean;
-  occurrences: { path: string; offset: number; layer: string; format: string; private: boolean; encrypted?: boolean; fileMode?: string }[];
+  occurrences: {
+    path: string;
+    offset: number;
+    layer: string;
+    format: string;
+    private: boolean;
+    encrypted?: boolean;
+    fileMode?: string;
+  }[];
 }
 
 export function certificateItem(a: AssetRow): CertificateItem {
@@ -49,7 +58,12 @@ export function certificateItem(a: AssetRow): CertificateItem {
     signatureAlgorithm: a.signatureAlgorithm,
     isCa: a.isCa,
     selfSigned: a.selfSigned,
-    occurrences: a.occurrences.map((o) => ({ path: o.path, offset: o.offset, layer: o.layer, encoding: o.encoding })),
+    occurrences: a.occurrences.map((o) => ({
+      path: o.path,
+      offset: o.offset,
+      layer: o.layer,
+      encoding: o.encoding,
+    })),
   };
 }
 
@@ -74,7 +88,11 @@ export function keyItem(a: AssetRow): KeyItem {
 }
 
 export async function* certificates(store: Store, expiringBefore?: number): AsyncGenerator<CertificateItem> {
-  for await (const a of store.assets({ kind: 'certificate', ...(expiringBefore !== undefined && { expiringBefore }) })) yield certificateItem(a);
+  for await (const a of store.assets({
+    kind: 'certificate',
+    ...(expiringBefore !== undefined && { expiringBefore }),
+  }))
+    yield certificateItem(a);
 }
 
 export async function* keys(store: Store): AsyncGenerator<KeyItem> {

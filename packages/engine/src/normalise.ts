@@ -36,7 +36,12 @@ export class BatchBuilder {
       case 'certificate': {
         const c = o.cert;
         const k = c.publicKey;
-        this.keys.push({ keyId: k.keyId, algorithm: k.algorithm, ...(k.size !== undefined && { size: k.size }), ...(k.curve && { curve: k.curve }) });
+        this.keys.push({
+          keyId: k.keyId,
+          algorithm: k.algorithm,
+          ...(k.size !== undefined && { size: k.size }),
+          ...(k.curve && { curve: k.curve }),
+        });
         const a: AssetInput = {
           kind: 'certificate',
           identity: c.sha256,
@@ -109,7 +114,12 @@ export class BatchBuilder {
       case 'private-key': {
         const identity = o.key.keyId ?? (o.type === 'private-key' ? o.sealedId : undefined);
         if (!identity) {
-          this.occurrences.push({ ...at, format: o.format, status: 'unparseable', reason: 'key without a recoverable identity' });
+          this.occurrences.push({
+            ...at,
+            format: o.format,
+            status: 'unparseable',
+            reason: 'key without a recoverable identity',
+          });
           return undefined;
         }
         const k = o.key;
@@ -143,7 +153,12 @@ export class BatchBuilder {
     key?: { keyId?: string; algorithm: string; size?: number; curve?: string },
   ): string {
     if (key?.keyId)
-      this.keys.push({ keyId: key.keyId, algorithm: key.algorithm, ...(key.size !== undefined && { size: key.size }), ...(key.curve && { curve: key.curve }) });
+      this.keys.push({
+        keyId: key.keyId,
+        algorithm: key.algorithm,
+        ...(key.size !== undefined && { size: key.size }),
+        ...(key.curve && { curve: key.curve }),
+      });
     this.assets.push(a);
     const id = assetId(a.kind, a.identity);
     this.occurrences.push({ ...occ, assetId: id, status: 'ok' });

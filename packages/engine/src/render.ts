@@ -13,7 +13,9 @@ function countBySeverity(findings: readonly Finding[]): string {
 function expiryLines(title: string, items: readonly ExpiryItem[]): string[] {
   const out = [`  ${title}: ${items.length}`];
   for (const i of items.slice(0, 20))
-    out.push(`    ${i.notAfter.slice(0, 10)}  ${String(i.daysLeft).padStart(6)}d  ${i.subject ?? short(i.sha256)}  [${i.layers.join(',')}] ${i.paths[0] ?? ''}`);
+    out.push(
+      `    ${i.notAfter.slice(0, 10)}  ${String(i.daysLeft).padStart(6)}d  ${i.subject ?? short(i.sha256)}  [${i.layers.join(',')}] ${i.paths[0] ?? ''}`,
+    );
   if (items.length > 20) out.push(`    … ${items.length - 20} more (use --format json)`);
   return out;
 }
@@ -26,20 +28,34 @@ export function renderText(r: Report): string {
     `Findings: ${countBySeverity(r.findings)}`,
     '',
     '1. Where are the keys?',
-    `  by layer: ${Object.entries(r.keys.byLayer).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}`,
-    `  by algorithm: ${Object.entries(r.keys.byAlgorithm).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}`,
+    `  by layer: ${
+      Object.entries(r.keys.byLayer)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ') || 'none'
+    }`,
+    `  by algorithm: ${
+      Object.entries(r.keys.byAlgorithm)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ') || 'none'
+    }`,
     `  private keys: ${r.keys.privateKeys.length} (${r.keys.privateKeys.filter((k) => k.exposure === 'plaintext').length} in plain files)`,
   ];
   for (const k of r.keys.privateKeys)
     for (const o of k.occurrences.filter((x) => x.private))
-      lines.push(`    ${o.encrypted ? 'encrypted' : 'PLAINTEXT'}  ${k.algorithm ?? '?'}${k.curve ? ' ' + k.curve : k.keySize ? ' ' + k.keySize : ''}  ${o.path}${o.fileMode ? ` (mode ${o.fileMode})` : ''}`);
+      lines.push(
+        `    ${o.encrypted ? 'encrypted' : 'PLAINTEXT'}  ${k.algorithm ?? '?'}${k.curve ? ' ' + k.curve : k.keySize ? ' ' + k.keySize : ''}  ${o.path}${o.fileMode ? ` (mode ${o.fileMode})` : ''}`,
+      );
   lines.push(
     '',
     '2. Chains of trust',
     `  roots (self-signed): ${r.chains.roots.length}; issuer links: ${r.chains.links.length} (${r.chains.links.filter((l) => l.signatureVerified).length} signature-verified); missing issuers: ${r.chains.missingIssuer.length}`,
   );
-  for (const root of r.chains.roots) lines.push(`    root  ${root.subject ?? short(root.sha256)}${root.signatureVerified ? '' : '  (self-signature NOT verified)'}`);
-  for (const m of r.chains.missingIssuer) lines.push(`    GAP   ${m.subject ?? short(m.sha256)}  <- issuer not found: ${m.issuer ?? '?'}`);
+  for (const root of r.chains.roots)
+    lines.push(
+      `    root  ${root.subject ?? short(root.sha256)}${root.signatureVerified ? '' : '  (self-signature NOT verified)'}`,
+    );
+  for (const m of r.chains.missingIssuer)
+    lines.push(`    GAP   ${m.subject ?? short(m.sha256)}  <- issuer not found: ${m.issuer ?? '?'}`);
   lines.push('', `3. What expires (relative to ${r.at})`);
   lines.push(...expiryLines('expired', r.expiry.expired));
   lines.push(...expiryLines('within 90 days', r.expiry.within90Days));
@@ -47,7 +63,8 @@ export function renderText(r: Report): string {
   if (r.expiry.before) lines.push(...expiryLines(`before ${r.expiry.before.date}`, r.expiry.before.items));
   lines.push('', '4. Supplier signing', `  ${r.supplierSigning.note}`);
   lines.push('', `Could not be parsed or read: ${r.problems.length}`);
-  for (const p of r.problems.slice(0, 50)) lines.push(`    ${p.status}  ${p.path}${p.offset ? '@' + p.offset : ''}: ${p.reason}`);
+  for (const p of r.problems.slice(0, 50))
+    lines.push(`    ${p.status}  ${p.path}${p.offset ? '@' + p.offset : ''}: ${p.reason}`);
   if (r.problems.length > 50) lines.push(`    … ${r.problems.length - 50} more`);
   const serious = r.findings.filter((f) => f.severity !== 'info');
   if (serious.length) {
@@ -58,7 +75,10 @@ export function renderText(r: Report): string {
 }
 
 const esc = (s: unknown): string =>
-  String(s ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+  String(s ?? '').replace(
+    /[&<>"']/g,
+    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!,
+  );
 
 function table(head: string[], rows: unknown[][]): string {
   if (rows.length === 0) return '<p class="none">none</p>';
@@ -70,7 +90,13 @@ function table(head: string[], rows: unknown[][]): string {
 const expiryTable = (items: readonly ExpiryItem[]): string =>
   table(
     ['not after', 'days', 'subject', 'layers', 'path'],
-    items.map((i) => [i.notAfter, i.daysLeft, i.subject ?? i.sha256, i.layers.join(', '), i.paths.join(', ')]),
+    items.map((i) => [
+      i.notAfter,
+      i.daysLeft,
+      i.subject ?? i.sha256,
+      i.layers.join(', '),
+      i.paths.join(', '),
+    ]),
   );
 
 /** A single self-contained page (no scripts, no external assets) an auditor can archive. */
@@ -89,20 +115,40 @@ ${table(['algorithm', 'keys'], Object.entries(r.keys.byAlgorithm))}
 ${table(
   ['exposure', 'algorithm', 'key id', 'path', 'mode'],
   r.keys.privateKeys.flatMap((k) =>
-    k.occurrences.filter((o) => o.private).map((o) => [o.encrypted ? 'encrypted' : 'PLAINTEXT', `${k.algorithm ?? '?'} ${k.curve ?? k.keySize ?? ''}`, k.id, o.path, o.fileMode ?? '']),
+    k.occurrences
+      .filter((o) => o.private)
+      .map((o) => [
+        o.encrypted ? 'encrypted' : 'PLAINTEXT',
+        `${k.algorithm ?? '?'} ${k.curve ?? k.keySize ?? ''}`,
+        k.id,
+        o.path,
+        o.fileMode ?? '',
+      ]),
   ),
 )}
 <h2>2. Chains of trust</h2>
-<h3>Roots</h3>${table(['subject', 'sha256', 'self-signature verified'], r.chains.roots.map((x) => [x.subject, x.sha256, x.signatureVerified]))}
-<h3>Issuer links</h3>${table(['certificate', 'issuer', 'matched by', 'signature verified'], r.chains.links.map((l) => [l.childSubject, l.issuerSubject, l.matchedBy, l.signatureVerified]))}
-<h3>Gaps: issuer not in inventory</h3>${table(['certificate', 'issuer', 'AKI'], r.chains.missingIssuer.map((m) => [m.subject, m.issuer, m.aki ?? '']))}
+<h3>Roots</h3>${table(
+    ['subject', 'sha256', 'self-signature verified'],
+    r.chains.roots.map((x) => [x.subject, x.sha256, x.signatureVerified]),
+  )}
+<h3>Issuer links</h3>${table(
+    ['certificate', 'issuer', 'matched by', 'signature verified'],
+    r.chains.links.map((l) => [l.childSubject, l.issuerSubject, l.matchedBy, l.signatureVerified]),
+  )}
+<h3>Gaps: issuer not in inventory</h3>${table(
+    ['certificate', 'issuer', 'AKI'],
+    r.chains.missingIssuer.map((m) => [m.subject, m.issuer, m.aki ?? '']),
+  )}
 <h2>3. What expires</h2>
 <h3>Expired</h3>${expiryTable(r.expiry.expired)}
 <h3>Within 90 days</h3>${expiryTable(r.expiry.within90Days)}
 <h3>Within 1 year</h3>${expiryTable(r.expiry.within1Year)}
 ${r.expiry.before ? `<h3>Before ${esc(r.expiry.before.date)}</h3>${expiryTable(r.expiry.before.items)}` : ''}
 <h2>4. Supplier signing</h2><p>${esc(r.supplierSigning.note)}</p>
-<h2>Could not be parsed or read</h2>${table(['status', 'path', 'offset', 'reason'], r.problems.map((p) => [p.status, p.path, p.offset, p.reason]))}
+<h2>Could not be parsed or read</h2>${table(
+    ['status', 'path', 'offset', 'reason'],
+    r.problems.map((p) => [p.status, p.path, p.offset, p.reason]),
+  )}
 <h2>Findings</h2>${table(
     ['severity', 'rule', 'message'],
     r.findings.filter((f) => f.severity !== 'info').map((f) => [f.severity, f.rule, f.message]),

@@ -144,10 +144,22 @@ export async function buildReport(store: Store, opts: ReportOptions): Promise<Re
       continue;
     }
     const byKey = c.aki ? (bySki.get(c.aki) ?? []).filter((i) => i.id !== c.id) : [];
-    const candidates = byKey.length ? byKey : (bySubject.get(c.issuer ?? '') ?? []).filter((i) => i.id !== c.id && !c.aki);
+    const candidates = byKey.length
+      ? byKey
+      : (bySubject.get(c.issuer ?? '') ?? []).filter((i) => i.id !== c.id && !c.aki);
     if (candidates.length === 0) {
-      missingIssuer.push({ sha256: c.identity, subject: c.subject, issuer: c.issuer, ...(c.aki && { aki: c.aki }) });
-      findings.push({ rule: 'KW-CHAIN-ISSUER-MISSING', severity: 'medium', subject: c.identity, message: `no issuer "${c.issuer}" in the inventory for "${c.subject}"` });
+      missingIssuer.push({
+        sha256: c.identity,
+        subject: c.subject,
+        issuer: c.issuer,
+        ...(c.aki && { aki: c.aki }),
+      });
+      findings.push({
+        rule: 'KW-CHAIN-ISSUER-MISSING',
+        severity: 'medium',
+        subject: c.identity,
+        message: `no issuer "${c.issuer}" in the inventory for "${c.subject}"`,
+      });
       continue;
     }
     let anyVerified = false;
@@ -164,7 +176,12 @@ export async function buildReport(store: Store, opts: ReportOptions): Promise<Re
       });
     }
     if (!anyVerified)
-      findings.push({ rule: 'KW-CHAIN-SIGNATURE-INVALID', severity: 'high', subject: c.identity, message: `issuer candidate(s) for "${c.subject}" do not verify its signature` });
+      findings.push({
+        rule: 'KW-CHAIN-SIGNATURE-INVALID',
+        severity: 'high',
+        subject: c.identity,
+        message: `issuer candidate(s) for "${c.subject}" do not verify its signature`,
+      });
   }
 
   // Question 3: expiry windows at the report instant.
@@ -177,21 +194,51 @@ export async function buildReport(store: Store, opts: ReportOptions): Promise<Re
     const item = expiryItem(c, at);
     if (c.notAfter < at) {
       expired.push(item);
-      findings.push({ rule: 'KW-CERT-EXPIRED', severity: 'high', subject: c.identity, message: `"${c.subject}" expired ${item.notAfter}` });
+      findings.push({
+        rule: 'KW-CERT-EXPIRED',
+        severity: 'high',
+        subject: c.identity,
+        message: `"${c.subject}" expired ${item.notAfter}`,
+      });
     } else if (c.notAfter < at + 90 * DAY) {
       within90Days.push(item);
-      findings.push({ rule: 'KW-CERT-EXPIRING-90D', severity: 'medium', subject: c.identity, message: `"${c.subject}" expires ${item.notAfter} (${item.daysLeft} days)` });
+      findings.push({
+        rule: 'KW-CERT-EXPIRING-90D',
+        severity: 'medium',
+        subject: c.identity,
+        message: `"${c.subject}" expires ${item.notAfter} (${item.daysLeft} days)`,
+      });
     } else if (c.notAfter < at + 365 * DAY) {
       within1Year.push(item);
-      findings.push({ rule: 'KW-CERT-EXPIRING-1Y', severity: 'low', subject: c.identity, message: `"${c.subject}" expires ${item.notAfter} (${item.daysLeft} days)` });
+      findings.push({
+        rule: 'KW-CERT-EXPIRING-1Y',
+        severity: 'low',
+        subject: c.identity,
+        message: `"${c.subject}" expires ${item.notAfter} (${item.daysLeft} days)`,
+      });
     }
     if (opts.before !== undefined && c.notAfter < opts.before) before.push(item);
     if (c.notBefore !== undefined && c.notBefore > at)
-      findings.push({ rule: 'KW-CERT-NOT-YET-VALID', severity: 'low', subject: c.identity, message: `"${c.subject}" is valid only from ${new Date(c.notBefore).toISOString()}` });
+      findings.push({
+        rule: 'KW-CERT-NOT-YET-VALID',
+        severity: 'low',
+        subject: c.identity,
+        message: `"${c.subject}" is valid only from ${new Date(c.notBefore).toISOString()}`,
+      });
     if (/md5|sha1|SHA1/.test(c.signatureAlgorithm ?? ''))
-      findings.push({ rule: 'KW-WEAK-SIGNATURE', severity: 'medium', subject: c.identity, message: `"${c.subject}" is signed with ${c.signatureAlgorithm}` });
+      findings.push({
+        rule: 'KW-WEAK-SIGNATURE',
+        severity: 'medium',
+        subject: c.identity,
+        message: `"${c.subject}" is signed with ${c.signatureAlgorithm}`,
+      });
     if (weakKey(c.algorithm, c.size))
-      findings.push({ rule: 'KW-WEAK-KEY', severity: 'medium', subject: c.identity, message: `"${c.subject}" has a ${c.size}-bit ${c.algorithm} key` });
+      findings.push({
+        rule: 'KW-WEAK-KEY',
+        severity: 'medium',
+        subject: c.identity,
+        message: `"${c.subject}" has a ${c.size}-bit ${c.algorithm} key`,
+      });
   }
   const byNotAfter = (a: ExpiryItem, b: ExpiryItem): number => a.notAfter.localeCompare(b.notAfter);
 
@@ -205,7 +252,12 @@ export async function buildReport(store: Store, opts: ReportOptions): Promise<Re
     const alg = `${k.algorithm ?? 'unknown'}${k.curve ? ` ${k.curve}` : k.size ? ` ${k.size}` : ''}`;
     byAlgorithm[alg] = (byAlgorithm[alg] ?? 0) + 1;
     if (weakKey(k.algorithm, k.size))
-      findings.push({ rule: 'KW-WEAK-KEY', severity: 'medium', subject: item.id, message: `${k.size}-bit ${k.algorithm} key` });
+      findings.push({
+        rule: 'KW-WEAK-KEY',
+        severity: 'medium',
+        subject: item.id,
+        message: `${k.size}-bit ${k.algorithm} key`,
+      });
     if (!item.private) continue;
     const plain = k.occurrences.filter((o) => o.private && o.encrypted === false);
     privateKeys.push({ ...item, exposure: plain.length ? 'plaintext' : 'encrypted' });
@@ -220,9 +272,17 @@ export async function buildReport(store: Store, opts: ReportOptions): Promise<Re
     }
   }
   for (const p of problems)
-    findings.push({ rule: 'KW-UNPARSEABLE', severity: 'info', subject: p.path, message: `${p.status}: ${p.path}${p.offset ? `@${p.offset}` : ''}: ${p.reason}` });
+    findings.push({
+      rule: 'KW-UNPARSEABLE',
+      severity: 'info',
+      subject: p.path,
+      message: `${p.status}: ${p.path}${p.offset ? `@${p.offset}` : ''}: ${p.reason}`,
+    });
 
-  const beforeSection = opts.before === undefined ? {} : { before: { date: new Date(opts.before).toISOString(), items: before.sort(byNotAfter) } };
+  const beforeSection =
+    opts.before === undefined
+      ? {}
+      : { before: { date: new Date(opts.before).toISOString(), items: before.sort(byNotAfter) } };
   return {
     at: new Date(at).toISOString(),
     generatedAt: new Date().toISOString(),
@@ -254,4 +314,3 @@ export async function buildReport(store: Store, opts: ReportOptions): Promise<Re
     findings,
   };
 }
-

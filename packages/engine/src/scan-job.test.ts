@@ -25,7 +25,13 @@ for (const dialect of dialects())
 
       test('finds every certificate and key, and records what it refused', async () => {
         ctx = await openTestStore(dialect);
-        const s = await runScan({ roots: [tree.root], store: ctx.store, threads, at: AT, maxFileBytes: 200_000 });
+        const s = await runScan({
+          roots: [tree.root],
+          store: ctx.store,
+          threads,
+          at: AT,
+          maxFileBytes: 200_000,
+        });
         assert.equal(s.certificates, 2, 'CA and leaf, deduplicated across PEM, DER and the bundle');
         assert.equal(s.csrs, 1);
         // leaf RSA, CA EC, ssh ed25519 (the .pub is the same key), the encrypted copy (sealed identity).
@@ -61,7 +67,10 @@ for (const dialect of dialects())
         assert.equal(plain.encrypted, false);
         assert.equal(plain.fileMode, '0644');
         const soon = await list(certificates(ctx.store, AT + 40 * 86_400_000));
-        assert.deepEqual(soon.map((c) => c.sha256), [leaf.sha256]);
+        assert.deepEqual(
+          soon.map((c) => c.sha256),
+          [leaf.sha256],
+        );
       });
 
       test('the report links the leaf to its root by verified signature and flags the plain key', async () => {
@@ -72,7 +81,9 @@ for (const dialect of dialects())
         assert.equal(r.chains.links[0]!.matchedBy, 'key-identifier');
         assert.equal(r.chains.links[0]!.signatureVerified, true);
         assert.equal(r.expiry.within90Days.length, 1);
-        assert.ok(r.findings.some((f) => f.rule === 'KW-KEY-WORLD-READABLE' && f.subject.endsWith('leaf.key')));
+        assert.ok(
+          r.findings.some((f) => f.rule === 'KW-KEY-WORLD-READABLE' && f.subject.endsWith('leaf.key')),
+        );
         assert.ok(r.findings.some((f) => f.rule === 'KW-KEY-PLAINTEXT' && f.subject.endsWith('ca.key')));
         const later = await buildReport(ctx.store, { at: AT + 60 * 86_400_000 });
         assert.equal(later.expiry.expired.length, 1, 'time is an input: the leaf has expired 60 days on');
@@ -87,11 +98,14 @@ for (const dialect of dialects())
           haystack = Buffer.concat(readdirSync(dir).map((f) => readFileSync(join(dir, f))));
         } else {
           const rows = await Promise.all(
-            (['scans', 'keys', 'assets', 'occurrences'] as const).map((t) => ctx.store.db.selectFrom(t).selectAll().execute()),
+            (['scans', 'keys', 'assets', 'occurrences'] as const).map((t) =>
+              ctx.store.db.selectFrom(t).selectAll().execute(),
+            ),
           );
           haystack = Buffer.from(JSON.stringify(rows));
         }
         assert.ok(haystack.length > 1000);
-        for (const n of needles) assert.equal(haystack.indexOf(n), -1, 'private key material found in the store');
+        for (const n of needles)
+          assert.equal(haystack.indexOf(n), -1, 'private key material found in the store');
       });
     });

@@ -60,7 +60,14 @@ export async function runScan(opts: ScanOptions): Promise<ScanSummary> {
   const pool = new DetectorPool(threads, maxFileBytes);
   const batchFiles = opts.batchFiles ?? 256;
   const builder = new BatchBuilder();
-  const seen = { certificate: new Set<string>(), key: new Set<string>(), private: new Set<string>(), csr: new Set<string>(), crl: new Set<string>(), ssh: new Set<string>() };
+  const seen = {
+    certificate: new Set<string>(),
+    key: new Set<string>(),
+    private: new Set<string>(),
+    csr: new Set<string>(),
+    crl: new Set<string>(),
+    ssh: new Set<string>(),
+  };
   const counts = { files: 0, bytes: 0, unparseable: 0, unreadable: 0, refused: 0 };
   let filesInBatch = 0;
   let writes = Promise.resolve();
@@ -97,7 +104,12 @@ export async function runScan(opts: ScanOptions): Promise<ScanSummary> {
       }
     }
     if (++filesInBatch >= batchFiles || builder.size >= 20_000) flush();
-    opts.onProgress?.({ files: counts.files, bytes: counts.bytes, found: seen.certificate.size + seen.key.size, current: entry.path });
+    opts.onProgress?.({
+      files: counts.files,
+      bytes: counts.bytes,
+      found: seen.certificate.size + seen.key.size,
+      current: entry.path,
+    });
   };
 
   const window = new Set<Promise<void>>();

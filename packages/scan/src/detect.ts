@@ -38,9 +38,16 @@ function fromDer(der: Buffer, offset: number, encoding: Encoding, label?: string
   const top = readOne(der, 0, label === 'TRUSTED CERTIFICATE' ? readTlv(der, 0, der.length).end : der.length);
   checkDepth(der, top);
   if (label ? CERT_LABELS.has(label) : looksLikeCertificate(der, top))
-    return { type: 'certificate', offset, encoding, cert: parseCertificate(der, top.hs, top.end), der: der.subarray(top.hs, top.end) };
+    return {
+      type: 'certificate',
+      offset,
+      encoding,
+      cert: parseCertificate(der, top.hs, top.end),
+      der: der.subarray(top.hs, top.end),
+    };
   if (label === 'X509 CRL') return { type: 'crl', offset, encoding, crl: crlSummary(parseCrl(der)) };
-  if (label && CSR_LABELS.has(label)) return { type: 'csr', offset, encoding, csr: csrSummary(parseCertificationRequest(der)) };
+  if (label && CSR_LABELS.has(label))
+    return { type: 'csr', offset, encoding, csr: csrSummary(parseCertificationRequest(der)) };
   if (label) return undefined;
   const key = classifyKeyDer(der, offset, encoding);
   if (key) return seal(key, der);
@@ -59,7 +66,8 @@ function fromDer(der: Buffer, offset: number, encoding: Encoding, label?: string
 }
 
 function seal(o: Observation, container: Uint8Array): Detected {
-  if (o.type === 'private-key' && o.key.keyId === undefined) return { ...o, sealedId: hash('sha256', container, 'hex') };
+  if (o.type === 'private-key' && o.key.keyId === undefined)
+    return { ...o, sealedId: hash('sha256', container, 'hex') };
   return o;
 }
 
@@ -118,31 +126,57 @@ export function detect(buf: Buffer): Detected[] {
     if (hasPem(buf)) out.push(...pemObservations(buf));
     const der = derCandidate(buf);
     if (der === 'truncated') {
-      out.push({ type: 'unparseable', offset: 0, encoding: 'der', format: 'der', reason: 'DER length runs past the end of the file (truncated?)' });
+      out.push({
+        type: 'unparseable',
+        offset: 0,
+        encoding: 'der',
+        format: 'der',
+        reason: 'DER length runs past the end of the file (truncated?)',
+      });
     } else if (der) {
       try {
         const o = fromDer(der.end === buf.length ? buf : buf.subarray(0, der.end), 0, 'der');
         if (o) out.push(o);
-        else out.push({ type: 'unparseable', offset: 0, encoding: 'der', format: 'der', reason: 'DER structure is not a certificate, key, CSR or CRL' });
+        else
+          out.push({
+            type: 'unparseable',
+            offset: 0,
+            encoding: 'der',
+            format: 'der',
+            reason: 'DER structure is not a certificate, key, CSR or CRL',
+          });
       } catch (err) {
         out.push({ type: 'unparseable', offset: 0, encoding: 'der', format: 'der', reason: reason(err) });
       }
     } else if (looksLikeText(buf)) {
       const text = buf;
-      if (text.includes('ssh-') || text.includes('ecdsa-sha2-') || text.includes('sk-')) out.push(...findSshPublicKeys(text));
+      if (text.includes('ssh-') || text.includes('ecdsa-sha2-') || text.includes('sk-'))
+        out.push(...findSshPublicKeys(text));
       if (text.includes('"kty"')) {
         const start = text.findIndex((b) => b !== 0x20 && b !== 0x0a && b !== 0x0d && b !== 0x09);
         if (text[start] === 0x7b || text[start] === 0x5b) {
           try {
             out.push(...findJwks(text));
           } catch (err) {
-            out.push({ type: 'unparseable', offset: 0, encoding: 'json', format: 'jwk', reason: reason(err) });
+            out.push({
+              type: 'unparseable',
+              offset: 0,
+              encoding: 'json',
+              format: 'jwk',
+              reason: reason(err),
+            });
           }
         }
       }
     }
   } catch (err) {
-    out.push({ type: 'unparseable', offset: 0, encoding: 'binary', format: 'unknown', reason: `detector failed: ${reason(err)}` });
+    out.push({
+      type: 'unparseable',
+      offset: 0,
+      encoding: 'binary',
+      format: 'unknown',
+      reason: `detector failed: ${reason(err)}`,
+    });
   }
   return out;
 }

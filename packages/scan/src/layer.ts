@@ -2,10 +2,19 @@
 export type Layer = 'silicon' | 'firmware' | 'device' | 'cloud' | 'enterprise' | 'unknown';
 
 const WORDS: [Layer, RegExp][] = [
-  ['silicon', /^(silicon|rot|root-?of-?trust|otp|fuses?|efuse|tpm|se|secure-?element|idevid|soc|bootrom|hsm)$/],
-  ['firmware', /^(firmware|fw|boot|u-?boot|bootloader|mcuboot|uefi|efi|kernel|modules?|fit|images?|signing|codesign(ing)?)$/],
+  [
+    'silicon',
+    /^(silicon|rot|root-?of-?trust|otp|fuses?|efuse|tpm|se|secure-?element|idevid|soc|bootrom|hsm)$/,
+  ],
+  [
+    'firmware',
+    /^(firmware|fw|boot|u-?boot|bootloader|mcuboot|uefi|efi|kernel|modules?|fit|images?|signing|codesign(ing)?)$/,
+  ],
   ['device', /^(devices?|fleet|cohorts?|vehicles?|ecus?|ldevid|provisioning|factory)$/],
-  ['cloud', /^(cloud|ota|updates?|update-service|servers?|api|k8s|kubernetes|tls|backend|aws|azure|gcp|tuf|uptane)$/],
+  [
+    'cloud',
+    /^(cloud|ota|updates?|update-service|servers?|api|k8s|kubernetes|tls|backend|aws|azure|gcp|tuf|uptane)$/,
+  ],
   ['enterprise', /^(enterprise|corp|ci|build|jenkins|gitlab|github|ldap|vpn|home|users|\.ssh|etc)$/],
 ];
 

@@ -41,7 +41,8 @@ export class DetectorPool {
         else p?.reject(new ScanError('SCAN_WORKER_FAILED', m.error ?? 'worker failed'));
       });
       w.on('error', (err) => {
-        for (const p of slot.pending.values()) p.reject(new ScanError('SCAN_WORKER_FAILED', err.message, { cause: err }));
+        for (const p of slot.pending.values())
+          p.reject(new ScanError('SCAN_WORKER_FAILED', err.message, { cause: err }));
         slot.pending.clear();
       });
       this.workers.push(slot);

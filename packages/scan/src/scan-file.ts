@@ -7,7 +7,18 @@ export type FileResult =
   | { readonly status: 'unreadable' | 'refused'; readonly reason: string };
 
 // Names that promise crypto material: when such a file holds none, the user should hear about it.
-const CRYPTO_EXTENSIONS = new Set(['.pem', '.crt', '.cer', '.der', '.key', '.pub', '.p7b', '.csr', '.crl', '.jwk']);
+const CRYPTO_EXTENSIONS = new Set([
+  '.pem',
+  '.crt',
+  '.cer',
+  '.der',
+  '.key',
+  '.pub',
+  '.p7b',
+  '.csr',
+  '.crl',
+  '.jwk',
+]);
 
 /** Read one file (at most maxBytes, even if it grew since it was listed) and detect what it holds. */
 export async function scanFile(path: string, maxBytes: number): Promise<FileResult> {
@@ -22,7 +33,11 @@ export async function scanFile(path: string, maxBytes: number): Promise<FileResu
         const { bytesRead } = await fh.read(chunk, 0, chunk.length, null);
         if (bytesRead === 0) break;
         total += bytesRead;
-        if (total > maxBytes) return { status: 'refused', reason: `grew past the size limit (${maxBytes} bytes) while being read` };
+        if (total > maxBytes)
+          return {
+            status: 'refused',
+            reason: `grew past the size limit (${maxBytes} bytes) while being read`,
+          };
         parts.push(Buffer.from(chunk.subarray(0, bytesRead)));
       }
       buf = Buffer.concat(parts, total);
@@ -41,7 +56,10 @@ export async function scanFile(path: string, maxBytes: number): Promise<FileResu
       offset: 0,
       encoding: 'binary',
       format: extname(path).toLowerCase().slice(1),
-      reason: buf.length === 0 ? 'empty file named like crypto material' : 'named like crypto material but holds no PEM block, DER object, SSH key or JWK',
+      reason:
+        buf.length === 0
+          ? 'empty file named like crypto material'
+          : 'named like crypto material but holds no PEM block, DER object, SSH key or JWK',
     });
   return { status: 'ok', observations };
 }

@@ -10,7 +10,12 @@ export interface WalkOptions {
   readonly maxFileBytes: number;
 }
 
-function special(s: { isFIFO(): boolean; isSocket(): boolean; isCharacterDevice(): boolean; isBlockDevice(): boolean }): string | undefined {
+function special(s: {
+  isFIFO(): boolean;
+  isSocket(): boolean;
+  isCharacterDevice(): boolean;
+  isBlockDevice(): boolean;
+}): string | undefined {
   if (s.isFIFO()) return 'FIFO refused: reading it could block the scan';
   if (s.isSocket()) return 'socket refused';
   if (s.isCharacterDevice()) return 'character device refused';
@@ -35,7 +40,10 @@ async function* visit(path: string, opts: WalkOptions, seenDirs: Set<string>): A
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ELOOP') return yield { kind: 'refused', path, reason: 'symbolic link loop' };
     if (code === 'ENOENT') {
-      const isLink = await lstat(path).then((l) => l.isSymbolicLink(), () => false);
+      const isLink = await lstat(path).then(
+        (l) => l.isSymbolicLink(),
+        () => false,
+      );
       if (isLink) return yield { kind: 'unreadable', path, reason: 'dangling symbolic link' };
       return yield { kind: 'unreadable', path, reason: 'vanished before it could be read' };
     }
@@ -43,13 +51,22 @@ async function* visit(path: string, opts: WalkOptions, seenDirs: Set<string>): A
   }
   if (st.isDirectory()) {
     const id = `${st.dev}:${st.ino}`;
-    if (seenDirs.has(id)) return yield { kind: 'refused', path, reason: 'directory already visited (symbolic link loop or duplicate link)' };
+    if (seenDirs.has(id))
+      return yield {
+        kind: 'refused',
+        path,
+        reason: 'directory already visited (symbolic link loop or duplicate link)',
+      };
     seenDirs.add(id);
     let dir;
     try {
       dir = await opendir(path);
     } catch (err) {
-      return yield { kind: 'unreadable', path, reason: `cannot list directory: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` };
+      return yield {
+        kind: 'unreadable',
+        path,
+        reason: `cannot list directory: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+      };
     }
     const names: string[] = [];
     for await (const e of dir) names.push(e.name);
@@ -60,6 +77,10 @@ async function* visit(path: string, opts: WalkOptions, seenDirs: Set<string>): A
   const why = special(st);
   if (why) return yield { kind: 'refused', path, reason: why };
   if (st.size > opts.maxFileBytes)
-    return yield { kind: 'refused', path, reason: `larger than the size limit (${st.size} > ${opts.maxFileBytes} bytes)` };
+    return yield {
+      kind: 'refused',
+      path,
+      reason: `larger than the size limit (${st.size} > ${opts.maxFileBytes} bytes)`,
+    };
   yield { kind: 'file', path, size: st.size, mode: st.mode & 0o7777 };
 }

@@ -5,6 +5,7 @@ import { scanFile } from './scan-file.ts';
 parentPort!.on('message', (m: { id: number; path: string; maxBytes: number }) => {
   scanFile(m.path, m.maxBytes).then(
     (result) => parentPort!.postMessage({ id: m.id, result }),
-    (err: unknown) => parentPort!.postMessage({ id: m.id, error: err instanceof Error ? err.message : String(err) }),
+    (err: unknown) =>
+      parentPort!.postMessage({ id: m.id, error: err instanceof Error ? err.message : String(err) }),
   );
 });

@@ -134,7 +134,11 @@ export class Store {
   /** On PostgreSQL the schema is named, or Kysely would mistake another schema's migration tables for ours. */
   private async migrate(schema: string | undefined): Promise<void> {
     const provider: MigrationProvider = { getMigrations: async () => migrations };
-    const { error } = await new Migrator({ db: this.db, provider, ...(schema && { migrationTableSchema: schema }) }).migrateToLatest();
+    const { error } = await new Migrator({
+      db: this.db,
+      provider,
+      ...(schema && { migrationTableSchema: schema }),
+    }).migrateToLatest();
     if (error) throw error;
   }
 

@@ -1,0 +1,204 @@
+import { writeFile } from 'node:fs/promises';
+import { Command, CommanderError, Option } from 'commander';
+import {
+  atLeast,
+  buildReport,
+  certificates,
+  keys,
+  renderHtml,
+  renderText,
+  runScan,
+  type Report,
+  type Severity,
+} from '@keywarden/engine';
+import { Store } from '@keywarden/store';
+import { EXIT, exitCodeFor } from './exit-codes.ts';
+import { parseBytes, parseCount, parseInstant, parseSeverity } from './options.ts';
+import { quietOnClosedPipe, write } from './output.ts';
+import { progressBar } from './progress.ts';
+import { certificateLine, keyLine } from './table.ts';
+
+const dbOption = (): Option =>
+  new Option(
+    '--db <url|file>',
+    'PostgreSQL URL or SQLite file (default: $KEYWARDEN_DATABASE_URL, $KEYWARDEN_DB, .keywarden/keywarden.db)',
+  );
+
+async function withStore<T>(db: string | undefined, fn: (s: Store) => Promise<T>): Promise<T> {
+  const store = await Store.open(db);
+  try {
+    return await fn(store);
+  } finally {
+    await store.close();
+  }
+}
+
+function failOn(report: Report, floor: Severity | undefined): number {
+  if (!floor) return EXIT.ok;
+  return report.findings.some((f) => atLeast(f.severity, floor)) ? EXIT.findings : EXIT.ok;
+}
+
+export function program(): Command {
+  const p = new Command('keywarden')
+    .description('System of record for the keys, certificates and signing identities of a device estate')
+    .version('0.1.0')
+    .exitOverride()
+    .showHelpAfterError();
+
+  p.command('scan')
+    .description(
+      'Discover certificates, keys, CSRs, CRLs and SSH certificates under the given paths and record them',
+    )
+    .argument('<paths...>', 'files or directories to scan')
+    .addOption(dbOption())
+    .option('--json', 'print the summary as one JSON object on stdout')
+    .option('--threads <n>', 'detector worker threads (default: number of cores; 0 = none)')
+    .option('--max-file-size <bytes>', 'refuse files larger than this (e.g. 64M)', '256M')
+    .option('--at <date>', 'record the scan as taken at this instant (default: now)')
+    .option('--fail-on <severity>', 'exit 1 if the inventory then has findings at or above this severity')
+    .option('--no-progress', 'no progress bar on stderr')
+    .action(
+      async (
+        paths: string[],
+        o: {
+          db?: string;
+          json?: boolean;
+          threads?: string;
+          maxFileSize: string;
+          at?: string;
+          failOn?: string;
+          progress: boolean;
+        },
+      ) => {
+        const threads = o.threads === undefined ? undefined : parseCount(o.threads, '--threads');
+        const maxFileBytes = parseBytes(o.maxFileSize, '--max-file-size');
+        const at = o.at === undefined ? Date.now() : parseInstant(o.at, '--at');
+        const floor = o.failOn === undefined ? undefined : parseSeverity(o.failOn);
+        await withStore(o.db, async (store) => {
+          const bar = o.progress && process.stderr.isTTY ? progressBar() : undefined;
+          let summary;
+          try {
+            summary = await runScan({
+              roots: paths,
+              store,
+              at,
+              maxFileBytes,
+              ...(threads !== undefined && { threads }),
+              ...(bar && { onProgress: bar.update }),
+            });
+          } finally {
+            bar?.stop();
+          }
+          if (o.json) await write(JSON.stringify(summary) + '\n');
+          else
+            await write(
+              `scanned ${summary.files} files (${summary.bytes} bytes) in ${summary.seconds}s: ` +
+                `${summary.certificates} certificates, ${summary.keys} keys (${summary.privateKeys} private), ` +
+                `${summary.csrs} CSRs, ${summary.crls} CRLs, ${summary.sshCertificates} SSH certificates; ` +
+                `${summary.unparseable} unparseable, ${summary.unreadable} unreadable, ${summary.refused} refused\n` +
+                `scan ${summary.scanId} stored in ${store.location}\n`,
+            );
+          if (floor) process.exitCode = failOn(await buildReport(store, { at }), floor);
+        });
+      },
+    );
+
+  const inv = p.command('inventory').description('List what the store holds');
+  for (const kind of ['certificates', 'keys'] as const)
+    inv
+      .command(kind)
+      .description(
+        kind === 'certificates'
+          ? 'certificates with their occurrences'
+          : 'keys (public and private) with their occurrences and protection',
+      )
+      .addOption(dbOption())
+      .option('--expiring-before <date>', 'only certificates whose notAfter is before this date')
+      .addOption(new Option('--json', 'one JSON array').conflicts('ndjson'))
+      .option('--ndjson', 'one JSON object per line')
+      .action(async (o: { db?: string; expiringBefore?: string; json?: boolean; ndjson?: boolean }) => {
+        const before =
+          o.expiringBefore === undefined ? undefined : parseInstant(o.expiringBefore, '--expiring-before');
+        if (before !== undefined && kind === 'keys')
+          throw new CommanderError(EXIT.usage, 'usage', '--expiring-before applies to certificates only');
+        quietOnClosedPipe();
+        await withStore(o.db, async (store) => {
+          const rows = kind === 'certificates' ? certificates(store, before) : keys(store);
+          let first = true;
+          if (o.json) await write('[');
+          for await (const row of rows) {
+            if (o.ndjson) await write(JSON.stringify(row) + '\n');
+            else if (o.json) await write((first ? '\n' : ',\n') + JSON.stringify(row));
+            else await write(('sha256' in row ? certificateLine(row) : keyLine(row)) + '\n');
+            first = false;
+          }
+          if (o.json) await write(first ? ']\n' : '\n]\n');
+        });
+      });
+
+  p.command('report')
+    .description(
+      'The four-questions report: keys and where they sit, chains and gaps, expiry, what could not be parsed',
+    )
+    .addOption(dbOption())
+    .option('--at <date>', 'judge validity at this instant (default: now)')
+    .option('--before <date>', 'also list everything that expires before this date')
+    .addOption(
+      new Option('--format <format>', 'output format').choices(['text', 'json', 'html']).default('text'),
+    )
+    .option('-o, --output <file>', 'write the report to a file instead of stdout')
+    .option(
+      '--fail-on <severity>',
+      'exit 1 if there are findings at or above this severity (info|low|medium|high|critical)',
+    )
+    .action(
+      async (o: {
+        db?: string;
+        at?: string;
+        before?: string;
+        format: 'text' | 'json' | 'html';
+        output?: string;
+        failOn?: string;
+      }) => {
+        const at = o.at === undefined ? Date.now() : parseInstant(o.at, '--at');
+        const before = o.before === undefined ? undefined : parseInstant(o.before, '--before');
+        const floor = o.failOn === undefined ? undefined : parseSeverity(o.failOn);
+        await withStore(o.db, async (store) => {
+          const report = await buildReport(store, { at, ...(before !== undefined && { before }) });
+          const text =
+            o.format === 'json'
+              ? JSON.stringify(report, null, 2) + '\n'
+              : o.format === 'html'
+                ? renderHtml(report)
+                : renderText(report);
+          if (o.output) await writeFile(o.output, text);
+          else await write(text);
+          process.exitCode = failOn(report, floor);
+        });
+      },
+    );
+  return p;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  try {
+    await program().parseAsync(argv, { from: 'user' });
+    return typeof process.exitCode === 'number' ? process.exitCode : EXIT.ok;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (
+        err.code === 'commander.helpDisplayed' ||
+        err.code === 'commander.version' ||
+        err.code === 'commander.help'
+      )
+        return EXIT.ok;
+      if (err.code === 'usage') process.stderr.write(`error: ${err.message}\n`);
+      return EXIT.usage;
+    }
+    const code = exitCodeFor(err);
+    process.stderr.write(`keywarden: ${err instanceof Error ? err.message : String(err)}\n`);
+    if (code === EXIT.internal && process.env.KEYWARDEN_DEBUG && err instanceof Error)
+      process.stderr.write(`${err.stack}\n`);
+    return code;
+  }
+}

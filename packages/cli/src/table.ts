@@ -1,0 +1,17 @@
+import type { CertificateItem, KeyItem } from '@keywarden/engine';
+
+export function certificateLine(c: CertificateItem): string {
+  const key = `${c.keyAlgorithm ?? '?'}${c.curve ? ' ' + c.curve : c.keySize ? ' ' + c.keySize : ''}`;
+  const where = c.occurrences.map((o) => `${o.path}${o.offset ? '@' + o.offset : ''}`).join(', ');
+  return `${c.notAfter?.slice(0, 10) ?? '?'}  ${c.sha256.slice(0, 16)}  ${key.padEnd(12)}  ${c.subject ?? ''}  [${where}]`;
+}
+
+export function keyLine(k: KeyItem): string {
+  const alg = `${k.algorithm ?? '?'}${k.curve ? ' ' + k.curve : k.keySize ? ' ' + k.keySize : ''}`;
+  const where = k.occurrences
+    .map(
+      (o) => `${o.path}${o.private ? (o.encrypted ? ' (private, encrypted)' : ' (PRIVATE, PLAINTEXT)') : ''}`,
+    )
+    .join(', ');
+  return `${k.id.slice(0, 23).padEnd(23)}  ${alg.padEnd(14)}  ${where}`;
+}
