@@ -8,3 +8,6 @@ export * from './extensions.ts';
 export * from './x509.ts';
 export * from './pem.ts';
 export type * from './observation.ts';
+export * from './csr.ts';
+export * from './crl.ts';
+export * from './keys/index.ts';
