@@ -19,7 +19,7 @@ function walk(dir, out) {
 }
 
 let files = walk('packages', []).sort();
-if (postgres) files = files.filter((f) => /packages[\/](store|engine)[\/]/.test(f));
+if (postgres) files = files.filter((f) => /packages[/\\](store|engine)[/\\]/.test(f));
 if (filters.length) files = files.filter((f) => filters.some((x) => f.includes(x)));
 if (files.length === 0) {
   console.error('no test files matched');

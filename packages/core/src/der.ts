@@ -41,6 +41,9 @@ export const MAX_DEPTH = 32;
 /** Read the TLV at `pos`, which must end at or before `limit`. */
 export function readTlv(buf: Uint8Array, pos: number, limit: number): Tlv {
   if (pos + 2 > limit) malformed(`truncated header at offset ${pos}`);
+  // A caller's bounds outside the buffer would read undefined octets and yield a Tlv with NaN fields.
+  if (pos < 0 || limit > buf.length)
+    malformed(`range [${pos}, ${limit}) outside a buffer of ${buf.length} octets`);
   const tag = buf[pos]!;
   if ((tag & 0x1f) === 0x1f) malformed(`high-tag-number form at offset ${pos}`);
   let len = buf[pos + 1]!;
@@ -62,6 +65,8 @@ export function readTlv(buf: Uint8Array, pos: number, limit: number): Tlv {
 
 /** Parse a whole buffer region as exactly one TLV. */
 export function readOne(buf: Uint8Array, start = 0, end = buf.length): Tlv {
+  if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end))
+    malformed(`range [${start}, ${end}) is not a pair of integer offsets`);
   const t = readTlv(buf, start, end);
   if (t.end !== end) malformed(`${end - t.end} trailing bytes after element at offset ${start}`);
   return t;
@@ -202,6 +207,13 @@ const d2 = (buf: Uint8Array, i: number): number => {
   return a * 10 + b;
 };
 
+const MONTH_DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+function daysInMonth(year: number, mon: number): number {
+  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+  return mon === 2 && leap ? 29 : (MONTH_DAYS[mon - 1] ?? 0);
+}
+
 /**
  * UTCTime or GeneralizedTime as epoch milliseconds. RFC 5280 forms (Zulu, with seconds) are the
  * norm; offsets and missing seconds appear in old certificates and are accepted, fractions too.
@@ -250,7 +262,16 @@ export function readTime(buf: Uint8Array, t: Tlv): number {
   if (i !== end) malformed(`unexpected characters in time at offset ${t.hs}`);
   if (!(mon >= 1 && mon <= 12 && day >= 1 && day <= 31 && hour <= 23 && min <= 59 && sec <= 60))
     malformed(`invalid date or time at offset ${t.hs}`);
-  const v = Date.UTC(year, mon - 1, day, hour, min, sec, ms) - offsetMin * 60_000;
+  // Date.UTC would quietly roll 31 April into 1 May.
+  if (day > daysInMonth(year, mon)) malformed(`no day ${day} in month ${mon} of ${year} at offset ${t.hs}`);
+  let utc = Date.UTC(year, mon - 1, day, hour, min, sec, ms);
+  if (year < 100) {
+    // Date.UTC reads years 0-99 as 1900-1999; a GeneralizedTime can name them, so set the year exactly.
+    const d = new Date(0);
+    d.setUTCFullYear(year, mon - 1, day);
+    utc = d.setUTCHours(hour, min, sec, ms);
+  }
+  const v = utc - offsetMin * 60_000;
   if (!Number.isFinite(v)) malformed(`invalid time at offset ${t.hs}`);
   return v;
 }

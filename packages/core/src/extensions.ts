@@ -8,6 +8,7 @@ import {
   readOne,
   readSmallInt,
   readString,
+  readTime,
   seq,
   Tag,
   type Tlv,
@@ -50,10 +51,21 @@ export interface NameConstraints {
   readonly permitted: GeneralSubtree[];
   readonly excluded: GeneralSubtree[];
 }
+/** CRL extension (RFC 5280 §5.2.5): which certificates and reasons a CRL covers. */
+export interface IssuingDistributionPoint {
+  readonly fullName?: GeneralName[];
+  readonly relativeName?: string;
+  readonly onlyContainsUserCerts: boolean;
+  readonly onlyContainsCACerts: boolean;
+  readonly onlySomeReasons?: string[];
+  readonly indirectCRL: boolean;
+  readonly onlyContainsAttributeCerts: boolean;
+}
 
 export type ExtensionValue =
   | { readonly kind: 'subjectAltName'; readonly names: GeneralName[] }
   | { readonly kind: 'issuerAltName'; readonly names: GeneralName[] }
+  | { readonly kind: 'certificateIssuer'; readonly names: GeneralName[] }
   | { readonly kind: 'keyUsage'; readonly usages: string[] }
   | { readonly kind: 'extKeyUsage'; readonly purposes: string[] }
   | { readonly kind: 'basicConstraints'; readonly value: BasicConstraints }
@@ -68,7 +80,8 @@ export type ExtensionValue =
   | { readonly kind: 'cRLNumber'; readonly number: string }
   | { readonly kind: 'deltaCRLIndicator'; readonly number: string }
   | { readonly kind: 'cRLReason'; readonly reason: string }
-  | { readonly kind: 'invalidityDate'; readonly time: number };
+  | { readonly kind: 'invalidityDate'; readonly time: number }
+  | { readonly kind: 'issuingDistributionPoint'; readonly value: IssuingDistributionPoint };
 
 export interface Extension {
   readonly oid: string;
@@ -93,16 +106,50 @@ function distributionPoints(buf: Uint8Array, t: Tlv): DistributionPoint[] {
   return seq(buf, t, 'CRLDistributionPoints').map((dp) => {
     const out: { -readonly [K in keyof DistributionPoint]: DistributionPoint[K] } = {};
     for (const f of seq(buf, dp, 'DistributionPoint')) {
-      if (f.tag === 0xa0) {
-        const [name] = children(buf, f);
-        if (name?.tag === 0xa0) out.fullName = parseGeneralNames(buf, name);
-        else if (name?.tag === 0xa1) out.relativeName = hex(buf, name.hs, name.end);
-      } else if (f.tag === 0x81) out.reasons = bitNames(buf, { ...f, tag: Tag.BIT_STRING }, CRL_REASONS_BITS);
+      if (f.tag === 0xa0) distributionPointName(buf, f, out);
+      else if (f.tag === 0x81) out.reasons = reasonFlags(buf, f);
       else if (f.tag === 0xa2) out.crlIssuer = parseGeneralNames(buf, f);
       else malformed(`unexpected field in DistributionPoint at offset ${f.hs}`);
     }
     return out;
   });
+}
+
+/** DistributionPointName ::= CHOICE { fullName [0] GeneralNames, nameRelativeToCRLIssuer [1] RDN }, inside an explicit [0]. */
+function distributionPointName(
+  buf: Uint8Array,
+  f: Tlv,
+  out: { fullName?: GeneralName[]; relativeName?: string },
+): void {
+  const [name] = children(buf, f);
+  if (name?.tag === 0xa0) out.fullName = parseGeneralNames(buf, name);
+  else if (name?.tag === 0xa1) out.relativeName = hex(buf, name.hs, name.end);
+}
+
+function issuingDistributionPoint(buf: Uint8Array, t: Tlv): IssuingDistributionPoint {
+  const out: { -readonly [K in keyof IssuingDistributionPoint]: IssuingDistributionPoint[K] } = {
+    onlyContainsUserCerts: false,
+    onlyContainsCACerts: false,
+    indirectCRL: false,
+    onlyContainsAttributeCerts: false,
+  };
+  for (const f of seq(buf, t, 'IssuingDistributionPoint')) {
+    // The flags are [n] IMPLICIT BOOLEAN, onlySomeReasons is [3] IMPLICIT ReasonFlags (a BIT STRING).
+    const flag = (): boolean => readBoolean(buf, { ...f, tag: Tag.BOOLEAN });
+    if (f.tag === 0xa0) distributionPointName(buf, f, out);
+    else if (f.tag === 0x81) out.onlyContainsUserCerts = flag();
+    else if (f.tag === 0x82) out.onlyContainsCACerts = flag();
+    else if (f.tag === 0x83) out.onlySomeReasons = reasonFlags(buf, f);
+    else if (f.tag === 0x84) out.indirectCRL = flag();
+    else if (f.tag === 0x85) out.onlyContainsAttributeCerts = flag();
+    else malformed(`unexpected field in IssuingDistributionPoint at offset ${f.hs}`);
+  }
+  return out;
+}
+
+/** ReasonFlags, a BIT STRING carried under an IMPLICIT context tag. */
+function reasonFlags(buf: Uint8Array, f: Tlv): string[] {
+  return bitNames(buf, { ...f, tag: Tag.BIT_STRING }, CRL_REASONS_BITS);
 }
 
 // ReasonFlags bit order (RFC 5280 4.2.1.13): bit 0 is 'unused'.
@@ -227,6 +274,13 @@ function decode(buf: Uint8Array, oid: string, v: Tlv): ExtensionValue | undefine
       const code = readSmallInt(buf, v);
       return { kind: 'cRLReason', reason: CRL_REASONS[code] ?? `reason${code}` };
     }
+    case '2.5.29.24':
+      // InvalidityDate ::= GeneralizedTime (RFC 5280 §5.3.2); a UTCTime is accepted too.
+      return { kind: 'invalidityDate', time: readTime(buf, v) };
+    case '2.5.29.29':
+      return { kind: 'certificateIssuer', names: parseGeneralNames(buf, { ...v, tag: expectSeq(v) }) };
+    case '2.5.29.28':
+      return { kind: 'issuingDistributionPoint', value: issuingDistributionPoint(buf, v) };
     default:
       return undefined;
   }

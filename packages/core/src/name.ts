@@ -40,18 +40,22 @@ export function parseName(buf: Uint8Array, t: Tlv | undefined): DistinguishedNam
   return { rdns, text: nameText(rdns) };
 }
 
-function escapeValue(v: string): string {
-  if (v.startsWith('#') && v.length > 1 && /^#[0-9a-f]+$/.test(v)) return v;
+function escapeValue(a: NameAttribute): string {
+  const v = a.value;
+  // A non-string type's value is readString's '#' + hex, which RFC 4514 writes unescaped. Decide by
+  // type, not by look: a string that happens to read '#ab' must be escaped.
+  if (a.stringType.startsWith('tag-')) return v;
   let s = v.replace(/[\\,+"<>;=]/g, (c) => '\\' + c).replace(/[\x00-\x1f]/g, (c) => '\\' + c.charCodeAt(0).toString(16).padStart(2, '0'));
   if (s.startsWith(' ') || s.startsWith('#')) s = '\\' + s;
-  if (s.endsWith(' ') && s.length > 1) s = s.slice(0, -1) + '\\ ';
+  // Test the value, not `s`: a lone space is already escaped above and must not be escaped twice.
+  if (v.endsWith(' ') && v.length > 1) s = s.slice(0, -1) + '\\ ';
   return s;
 }
 
 export function nameText(rdns: readonly NameAttribute[][]): string {
   const parts: string[] = [];
   for (let i = rdns.length - 1; i >= 0; i--)
-    parts.push(rdns[i]!.map((a) => `${a.type}=${escapeValue(a.value)}`).join('+'));
+    parts.push(rdns[i]!.map((a) => `${a.type}=${escapeValue(a)}`).join('+'));
   return parts.join(',');
 }
 

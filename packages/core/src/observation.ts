@@ -2,7 +2,10 @@ import type { Certificate } from './x509.ts';
 
 /** A public key as the inventory records it. `keyId` is the key identity (SHA-256 of SPKI DER, hex). */
 export interface KeyInfo {
-  /** Absent only when the key cannot be recovered without a passphrase (encrypted PKCS#8). */
+  /**
+   * Absent when no SPKI can be built: encrypted PKCS#8 (needs the passphrase), FIDO sk-* keys, and
+   * PQC or unknown PKCS#8 algorithms without an embedded public key.
+   */
   readonly keyId?: string;
   readonly algorithm: string;
   readonly size?: number;
