@@ -1,0 +1,38 @@
+export * from './der-writer.ts';
+export {
+  buildCertificate,
+  EKU_OIDS,
+  encodeName,
+  formatName,
+  keyFacts,
+  keyIdentifier,
+  signerFor,
+  spkiKeyBits,
+  type BuiltCertificate,
+  type CertificateExtensions,
+  type CertificateOptions,
+  type CustomExtension,
+  type ExtKeyUsageName,
+  type KeyFacts,
+  type KeyUsageName,
+  type NameSpec,
+  type SignatureScheme,
+  type Signer,
+  type SubjectAltNames,
+} from './cert-builder.ts';
+export { ed25519PublicBlob, openSshEd25519, type OpenSshKeyFiles } from './openssh.ts';
+export {
+  generateEstate,
+  type CertificateEncoding,
+  type CertificateRole,
+  type EstateCertificate,
+  type EstateExpectations,
+  type EstateFile,
+  type EstateKey,
+  type EstateManifest,
+  type EstateOptions,
+  type FileKind,
+  type KeyFormat,
+  type Layer,
+  type ValidityStatus,
+} from './estate.ts';
