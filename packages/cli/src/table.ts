@@ -1,13 +1,13 @@
-import type { CertificateItem, KeyItem } from '@keywarden/engine';
+import { keyLabel, type CertificateItem, type KeyItem } from '@keywarden/engine';
 
 export function certificateLine(c: CertificateItem): string {
-  const key = `${c.keyAlgorithm ?? '?'}${c.curve ? ' ' + c.curve : c.keySize ? ' ' + c.keySize : ''}`;
+  const key = keyLabel(c.keyAlgorithm, c.keySize, c.curve);
   const where = c.occurrences.map((o) => `${o.path}${o.offset ? '@' + o.offset : ''}`).join(', ');
   return `${c.notAfter?.slice(0, 10) ?? '?'}  ${c.sha256.slice(0, 16)}  ${key.padEnd(12)}  ${c.subject ?? ''}  [${where}]`;
 }
 
 export function keyLine(k: KeyItem): string {
-  const alg = `${k.algorithm ?? '?'}${k.curve ? ' ' + k.curve : k.keySize ? ' ' + k.keySize : ''}`;
+  const alg = keyLabel(k.algorithm, k.keySize, k.curve);
   const where = k.occurrences
     .map(
       (o) => `${o.path}${o.private ? (o.encrypted ? ' (private, encrypted)' : ' (PRIVATE, PLAINTEXT)') : ''}`,

@@ -10,6 +10,7 @@ export {
   keys,
   certificateItem,
   keyItem,
+  keyLabel,
   type CertificateItem,
   type KeyItem,
 } from './inventory.ts';

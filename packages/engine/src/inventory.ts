@@ -98,3 +98,11 @@ export async function* certificates(store: Store, expiringBefore?: number): Asyn
 export async function* keys(store: Store): AsyncGenerator<KeyItem> {
   for await (const a of store.assets({ kind: 'key' })) yield keyItem(a);
 }
+
+/** "RSA 2048", "EC P-256", "Ed25519": the size is shown only where the algorithm does not fix it. */
+export function keyLabel(algorithm: string | undefined, size?: number, curve?: string): string {
+  const alg = algorithm ?? 'unknown';
+  if (curve) return `${alg} ${curve}`;
+  if (size !== undefined && /^(RSA|RSA-PSS|DSA|DH)$/.test(alg)) return `${alg} ${size}`;
+  return alg;
+}

@@ -1,4 +1,5 @@
 import { RULES, SEVERITIES, type Finding } from './findings.ts';
+import { keyLabel } from './inventory.ts';
 import type { ExpiryItem, Report } from './report.ts';
 
 const short = (h: string): string => h.slice(0, 16);
@@ -43,7 +44,7 @@ export function renderText(r: Report): string {
   for (const k of r.keys.privateKeys)
     for (const o of k.occurrences.filter((x) => x.private))
       lines.push(
-        `    ${o.encrypted ? 'encrypted' : 'PLAINTEXT'}  ${k.algorithm ?? '?'}${k.curve ? ' ' + k.curve : k.keySize ? ' ' + k.keySize : ''}  ${o.path}${o.fileMode ? ` (mode ${o.fileMode})` : ''}`,
+        `    ${o.encrypted ? 'encrypted' : 'PLAINTEXT'}  ${keyLabel(k.algorithm, k.keySize, k.curve)}  ${o.path}${o.fileMode ? ` (mode ${o.fileMode})` : ''}`,
       );
   lines.push(
     '',
@@ -119,7 +120,7 @@ ${table(
       .filter((o) => o.private)
       .map((o) => [
         o.encrypted ? 'encrypted' : 'PLAINTEXT',
-        `${k.algorithm ?? '?'} ${k.curve ?? k.keySize ?? ''}`,
+        keyLabel(k.algorithm, k.keySize, k.curve),
         k.id,
         o.path,
         o.fileMode ?? '',

@@ -1,6 +1,6 @@
 import { X509Certificate } from 'node:crypto';
 import type { AssetRow, ProblemRow, Store } from '@keywarden/store';
-import { keyItem, type KeyItem } from './inventory.ts';
+import { keyItem, keyLabel, type KeyItem } from './inventory.ts';
 import type { Finding } from './findings.ts';
 
 const DAY = 86_400_000;
@@ -249,7 +249,7 @@ export async function buildReport(store: Store, opts: ReportOptions): Promise<Re
   for (const k of keyAssets) {
     const item = keyItem(k);
     for (const l of new Set(item.occurrences.map((o) => o.layer))) byLayer[l] = (byLayer[l] ?? 0) + 1;
-    const alg = `${k.algorithm ?? 'unknown'}${k.curve ? ` ${k.curve}` : k.size ? ` ${k.size}` : ''}`;
+    const alg = keyLabel(k.algorithm, k.size, k.curve);
     byAlgorithm[alg] = (byAlgorithm[alg] ?? 0) + 1;
     if (weakKey(k.algorithm, k.size))
       findings.push({
