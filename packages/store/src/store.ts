@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { Migrator, type Kysely, type MigrationProvider } from 'kysely';
 import { StoreError } from './error.ts';
-import { assetId, type Batch } from './inputs.ts';
+import { assetId, type AssetInput, type Batch } from './inputs.ts';
 import { migrations } from './migrations.ts';
 import { openPostgres } from './postgres/open.ts';
 import type { AssetKind, Database, OccurrenceStatus } from './schema.ts';
@@ -36,25 +36,11 @@ export interface OccurrenceRow {
   readonly lastSeen: number;
 }
 
-export interface AssetRow {
+/** A stored asset: what was ingested, plus its id and every occurrence. */
+export interface AssetRow extends AssetInput {
   readonly id: string;
-  readonly kind: AssetKind;
-  readonly identity: string;
-  readonly keyId?: string;
-  readonly subject?: string;
-  readonly issuer?: string;
-  readonly serial?: string;
-  readonly notBefore?: number;
-  readonly notAfter?: number;
-  readonly algorithm?: string;
-  readonly size?: number;
-  readonly curve?: string;
-  readonly signatureAlgorithm?: string;
-  readonly ski?: string;
-  readonly aki?: string;
   readonly isCa: boolean;
   readonly selfSigned: boolean;
-  readonly record: unknown;
   readonly occurrences: OccurrenceRow[];
 }
 
