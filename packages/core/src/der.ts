@@ -115,10 +115,35 @@ export function checkDepth(buf: Uint8Array, t: Tlv, depth = 0): void {
 
 const oidCache = new Map<string, string>();
 
+// A direct-mapped front for oidCache: slot by a cheap hash of the OID octets, confirmed by comparing
+// them, so the common OIDs are found without building a string key. Only valid OIDs are ever stored.
+const OID_SLOTS = 1024;
+const oidSlotBytes: (Uint8Array | undefined)[] = new Array<Uint8Array | undefined>(OID_SLOTS).fill(undefined);
+const oidSlotText: string[] = new Array<string>(OID_SLOTS).fill('');
+
 export function readOid(buf: Uint8Array, t: Tlv): string {
   if (t.tag !== Tag.OID) malformed(`expected OID at offset ${t.hs}`);
   const { start, end } = t;
   if (start === end || end - start > 64) malformed(`OID of ${end - start} octets at offset ${t.hs}`);
+  let h = end - start;
+  for (let i = start; i < end; i++) h = Math.imul(h ^ buf[i]!, 0x01000193);
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  // Two candidate slots, so two hot OIDs that hash alike do not keep evicting each other.
+  const slot = (h ^ (h >>> 13)) & (OID_SLOTS - 1);
+  const known = oidSlotBytes[slot];
+  if (known !== undefined && sameBytes(known, buf, start, end)) return oidSlotText[slot]!;
+  const other = slot ^ 1;
+  const near = oidSlotBytes[other];
+  if (near !== undefined && sameBytes(near, buf, start, end)) return oidSlotText[other]!;
+  const oid = decodeOid(buf, t);
+  const into = known !== undefined && near === undefined ? other : slot;
+  oidSlotBytes[into] = new Uint8Array(buf.subarray(start, end)); // a copy: the input may be reused
+  oidSlotText[into] = oid;
+  return oid;
+}
+
+function decodeOid(buf: Uint8Array, t: Tlv): string {
+  const { start, end } = t;
   const key = latin1(buf, start, end);
   const hit = oidCache.get(key);
   if (hit !== undefined) return hit;
@@ -140,6 +165,13 @@ export function readOid(buf: Uint8Array, t: Tlv): string {
   const oid = arcs.join('.');
   if (oidCache.size < 4096) oidCache.set(key, oid);
   return oid;
+}
+
+/** Whether `a` holds exactly the octets buf[start, end). */
+export function sameBytes(a: Uint8Array, buf: Uint8Array, start: number, end: number): boolean {
+  if (a.length !== end - start) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== buf[start + i]) return false;
+  return true;
 }
 
 /** INTEGER as lowercase hex without the sign octet (serials, moduli). Negative values keep a '-' prefix. */
@@ -179,7 +211,8 @@ export function integerBits(buf: Uint8Array, t: Tlv): number {
 export function readSmallInt(buf: Uint8Array, t: Tlv): number {
   if (t.tag !== Tag.INTEGER && t.tag !== Tag.ENUMERATED) malformed(`expected INTEGER at offset ${t.hs}`);
   const n = t.end - t.start;
-  if (n === 0 || n > 6) malformed(`INTEGER of ${n} octets where a small number was expected at offset ${t.hs}`);
+  if (n === 0 || n > 6)
+    malformed(`INTEGER of ${n} octets where a small number was expected at offset ${t.hs}`);
   if (buf[t.start]! & 0x80) malformed(`negative INTEGER at offset ${t.hs}`);
   let v = 0;
   for (let i = t.start; i < t.end; i++) v = v * 256 + buf[i]!;
@@ -196,7 +229,8 @@ export function readBitString(buf: Uint8Array, t: Tlv): { start: number; end: nu
   if (t.tag !== Tag.BIT_STRING) malformed(`expected BIT STRING at offset ${t.hs}`);
   if (t.start === t.end) malformed(`empty BIT STRING at offset ${t.hs}`);
   const unused = buf[t.start]!;
-  if (unused > 7 || (unused > 0 && t.end - t.start === 1)) malformed(`bad unused-bit count at offset ${t.hs}`);
+  if (unused > 7 || (unused > 0 && t.end - t.start === 1))
+    malformed(`bad unused-bit count at offset ${t.hs}`);
   return { start: t.start + 1, end: t.end, unused };
 }
 

@@ -1,4 +1,4 @@
-import { children, readOid, readString, seq, STRING_TYPES, Tag, type Tlv } from './der.ts';
+import { children, readOid, readString, readTlv, seq, STRING_TYPES, Tag, type Tlv } from './der.ts';
 import { malformed } from './error.ts';
 import { ATTRIBUTE_NAMES } from './oid.ts';
 
@@ -19,6 +19,55 @@ export interface DistinguishedName {
 }
 
 export function parseName(buf: Uint8Array, t: Tlv | undefined): DistinguishedName {
+  if (t?.tag === Tag.SEQUENCE) {
+    const fast = parseNameFast(buf, t);
+    if (fast !== undefined) return fast;
+  }
+  return parseNameChecked(buf, t);
+}
+
+/**
+ * The common case in one pass without intermediate arrays. It gives up (undefined) on anything
+ * parseNameChecked would reject, and then parseNameChecked runs and throws its usual error.
+ */
+function parseNameFast(buf: Uint8Array, t: Tlv): DistinguishedName | undefined {
+  try {
+    const rdns: NameAttribute[][] = [];
+    const end = t.end;
+    let pos = t.start;
+    while (pos < end) {
+      if (rdns.length >= 100_000) return undefined;
+      const set = readTlv(buf, pos, end);
+      pos = set.end;
+      if (set.tag !== Tag.SET || set.start === set.end) return undefined;
+      const rdn: NameAttribute[] = [];
+      let p = set.start;
+      while (p < set.end) {
+        if (rdn.length >= 100_000) return undefined;
+        const atv = readTlv(buf, p, set.end);
+        p = atv.end;
+        if (atv.tag !== Tag.SEQUENCE || atv.start === atv.end) return undefined;
+        const typeT = readTlv(buf, atv.start, atv.end);
+        if (typeT.end === atv.end) return undefined;
+        const valueT = readTlv(buf, typeT.end, atv.end);
+        if (valueT.end !== atv.end) return undefined;
+        const oid = readOid(buf, typeT);
+        rdn.push({
+          oid,
+          type: ATTRIBUTE_NAMES[oid] ?? oid,
+          value: readString(buf, valueT),
+          stringType: STRING_TYPES[valueT.tag] ?? `tag-0x${valueT.tag.toString(16)}`,
+        });
+      }
+      rdns.push(rdn);
+    }
+    return { rdns, text: nameText(rdns) };
+  } catch {
+    return undefined; // parseNameChecked decides, with its own error
+  }
+}
+
+function parseNameChecked(buf: Uint8Array, t: Tlv | undefined): DistinguishedName {
   const rdns: NameAttribute[][] = [];
   for (const set of seq(buf, t, 'Name')) {
     const atvs = seq(buf, set, 'RelativeDistinguishedName', Tag.SET);
@@ -40,12 +89,18 @@ export function parseName(buf: Uint8Array, t: Tlv | undefined): DistinguishedNam
   return { rdns, text: nameText(rdns) };
 }
 
+// Anything RFC 4514 escapes: specials and control characters anywhere, '#' or ' ' first, ' ' last.
+const NEEDS_ESCAPE = /[\\,+"<>;=\x00-\x1f]|^[ #]| $/;
+
 function escapeValue(a: NameAttribute): string {
   const v = a.value;
   // A non-string type's value is readString's '#' + hex, which RFC 4514 writes unescaped. Decide by
   // type, not by look: a string that happens to read '#ab' must be escaped.
   if (a.stringType.startsWith('tag-')) return v;
-  let s = v.replace(/[\\,+"<>;=]/g, (c) => '\\' + c).replace(/[\x00-\x1f]/g, (c) => '\\' + c.charCodeAt(0).toString(16).padStart(2, '0'));
+  if (!NEEDS_ESCAPE.test(v)) return v;
+  let s = v
+    .replace(/[\\,+"<>;=]/g, (c) => '\\' + c)
+    .replace(/[\x00-\x1f]/g, (c) => '\\' + c.charCodeAt(0).toString(16).padStart(2, '0'));
   if (s.startsWith(' ') || s.startsWith('#')) s = '\\' + s;
   // Test the value, not `s`: a lone space is already escaped above and must not be escaped twice.
   if (v.endsWith(' ') && v.length > 1) s = s.slice(0, -1) + '\\ ';
@@ -53,10 +108,17 @@ function escapeValue(a: NameAttribute): string {
 }
 
 export function nameText(rdns: readonly NameAttribute[][]): string {
-  const parts: string[] = [];
-  for (let i = rdns.length - 1; i >= 0; i--)
-    parts.push(rdns[i]!.map((a) => `${a.type}=${escapeValue(a)}`).join('+'));
-  return parts.join(',');
+  let out = '';
+  for (let i = rdns.length - 1; i >= 0; i--) {
+    const rdn = rdns[i]!;
+    if (i !== rdns.length - 1) out += ',';
+    for (let j = 0; j < rdn.length; j++) {
+      const a = rdn[j]!;
+      if (j !== 0) out += '+';
+      out += a.type + '=' + escapeValue(a);
+    }
+  }
+  return out;
 }
 
 /** The first value of an attribute, e.g. the CN, for display. */

@@ -31,8 +31,8 @@ export function findPemBlocks(input: Buffer, maxBlocks = 1_000_000): PemBlock[] 
       pos = labelStart;
       continue;
     }
-    const label = input.toString('latin1', labelStart, labelEnd);
-    if (!/^[A-Z0-9 #_-]+$/.test(label)) {
+    const label = readLabel(input, labelStart, labelEnd);
+    if (label === undefined) {
       pos = labelStart;
       continue;
     }
@@ -42,27 +42,129 @@ export function findPemBlocks(input: Buffer, maxBlocks = 1_000_000): PemBlock[] 
     // The next BEGIN before our END means this block is truncated.
     const nextBegin = input.indexOf(BEGIN, bodyStart, 'latin1');
     if (e === -1 || (nextBegin !== -1 && nextBegin < e)) {
-      out.push({ label, offset: b, der: Buffer.alloc(0), headers: {}, error: `no matching END ${label} line` });
+      out.push({
+        label,
+        offset: b,
+        der: Buffer.alloc(0),
+        headers: {},
+        error: `no matching END ${label} line`,
+      });
       pos = bodyStart;
       continue;
     }
-    let body = input.toString('latin1', bodyStart, e);
-    const headers: Record<string, string> = {};
-    const blank = body.search(/\r?\n\r?\n/);
-    if (blank !== -1 && body.slice(0, blank).includes(':')) {
-      for (const line of body.slice(0, blank).split(/\r?\n/)) {
-        const c = line.indexOf(':');
-        if (c > 0) headers[line.slice(0, c).trim()] = line.slice(c + 1).trim();
-      }
-      body = body.slice(blank);
-    }
-    const b64 = body.replace(/[\s]+/g, '');
-    if (!/^[A-Za-z0-9+/]*={0,2}$/.test(b64) || b64.length % 4 === 1) {
-      out.push({ label, offset: b, der: Buffer.alloc(0), headers, error: 'invalid base64 in PEM body' });
-    } else {
-      out.push({ label, offset: b, der: Buffer.from(b64, 'base64'), headers });
-    }
+    const der = decodeBody(input, bodyStart, e);
+    if (der !== undefined) out.push({ label, offset: b, der, headers: {} });
+    else out.push(slowBlock(input, label, b, bodyStart, e));
     pos = e + endMarker.length;
   }
   return out;
+}
+
+/** The label if it matches /^[A-Z0-9 #_-]+$/; the common ones come back as shared strings. */
+function readLabel(input: Buffer, start: number, end: number): string | undefined {
+  if (start === end) return undefined;
+  for (let i = start; i < end; i++) {
+    const c = input[i]!;
+    if (!(
+      (c >= 0x41 && c <= 0x5a) ||
+      (c >= 0x30 && c <= 0x39) ||
+      c === 0x20 ||
+      c === 0x23 ||
+      c === 0x5f ||
+      c === 0x2d
+    ))
+      return undefined;
+  }
+  if (end - start === CERT_LABEL.length && input.compare(CERT_BYTES, 0, CERT_BYTES.length, start, end) === 0)
+    return CERT_LABEL;
+  return input.toString('latin1', start, end);
+}
+
+const CERT_LABEL = 'CERTIFICATE';
+const CERT_BYTES = Buffer.from(CERT_LABEL, 'latin1');
+
+/** The body as it always was decoded: headers split off, whitespace stripped, base64 checked by regex. */
+function slowBlock(input: Buffer, label: string, offset: number, bodyStart: number, e: number): PemBlock {
+  let body = input.toString('latin1', bodyStart, e);
+  const headers: Record<string, string> = {};
+  const blank = body.search(/\r?\n\r?\n/);
+  if (blank !== -1 && body.slice(0, blank).includes(':')) {
+    for (const line of body.slice(0, blank).split(/\r?\n/)) {
+      const c = line.indexOf(':');
+      if (c > 0) headers[line.slice(0, c).trim()] = line.slice(c + 1).trim();
+    }
+    body = body.slice(blank);
+  }
+  const b64 = body.replace(/[\s]+/g, '');
+  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(b64) || b64.length % 4 === 1)
+    return { label, offset, der: Buffer.alloc(0), headers, error: 'invalid base64 in PEM body' };
+  return { label, offset, der: Buffer.from(b64, 'base64'), headers };
+}
+
+// Byte classes for the fast path: 0-63 base64 digit values, then whitespace, '=', and everything else.
+const WS = 64;
+const PAD = 65;
+const OTHER = 255;
+const B64 = new Uint8Array(256).fill(OTHER);
+{
+  const digits = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+  for (let i = 0; i < 64; i++) B64[digits.charCodeAt(i)] = i;
+  for (const c of [0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x20]) B64[c] = WS;
+  B64[0x3d] = PAD;
+}
+
+/**
+ * Decode a body made only of base64 digits, ASCII whitespace and up to two trailing '=' in one pass.
+ * Anything else (RFC 1421 headers, other whitespace, odd padding) returns undefined for the slow
+ * path, which decides exactly as before; for the bodies taken here both give the same bytes.
+ */
+function decodeBody(input: Buffer, start: number, end: number): Buffer | undefined {
+  const out = Buffer.allocUnsafe(((end - start) >>> 2) * 3 + 3);
+  const T = B64;
+  let acc = 0;
+  let n = 0; // digits seen, modulo 4
+  let o = 0;
+  let pad = 0;
+  let i = start;
+  while (i < end) {
+    if (n === 0 && pad === 0) {
+      // Whole quanta of four digits: one range check for all four.
+      while (i + 4 <= end) {
+        const a = T[input[i]!]!;
+        const b = T[input[i + 1]!]!;
+        const c = T[input[i + 2]!]!;
+        const d = T[input[i + 3]!]!;
+        if ((a | b | c | d) >= 64) break;
+        out[o] = (a << 2) | (b >>> 4);
+        out[o + 1] = ((b & 15) << 4) | (c >>> 2);
+        out[o + 2] = ((c & 3) << 6) | d;
+        o += 3;
+        i += 4;
+      }
+      if (i >= end) break;
+    }
+    const v = T[input[i++]!]!;
+    if (v < 64) {
+      if (pad !== 0) return undefined;
+      acc = (acc << 6) | v;
+      if (++n === 4) {
+        out[o++] = acc >>> 16;
+        out[o++] = (acc >>> 8) & 0xff;
+        out[o++] = acc & 0xff;
+        acc = 0;
+        n = 0;
+      }
+    } else if (v === PAD) {
+      if (++pad > 2) return undefined;
+    } else if (v !== WS) return undefined;
+  }
+  const rem = n;
+  // Unpadded tails are fine; padding must complete the last quantum exactly.
+  if (rem === 1 || (pad !== 0 && rem + pad !== 4)) return undefined;
+  if (rem === 2) out[o++] = (acc >>> 4) & 0xff;
+  else if (rem === 3) {
+    out[o++] = (acc >>> 10) & 0xff;
+    out[o++] = (acc >>> 2) & 0xff;
+  }
+  return out.subarray(0, o);
 }

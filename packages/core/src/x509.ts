@@ -1,12 +1,30 @@
 import { hash } from 'node:crypto';
-import { children, readBitString, readIntegerHex, readOne, readSmallInt, readTime, seq, Tag, type Tlv } from './der.ts';
+import {
+  children,
+  readBitString,
+  readIntegerHex,
+  readOne,
+  readSmallInt,
+  readTime,
+  sameBytes,
+  seq,
+  Tag,
+  type Tlv,
+} from './der.ts';
 import { malformed } from './error.ts';
 import { ext, parseExtensions, type Extension } from './extensions.ts';
 import type { GeneralName } from './general-name.ts';
-import { parseName, type DistinguishedName } from './name.ts';
-import { parseSignatureAlgorithm, parseSpki, type PublicKeyInfo, type SignatureAlgorithm } from './algorithm.ts';
+import { parseName, type DistinguishedName, type NameAttribute } from './name.ts';
+import {
+  parseSignatureAlgorithm,
+  parseSpki,
+  type PublicKeyInfo,
+  type SignatureAlgorithm,
+} from './algorithm.ts';
 
 export interface Certificate {
+  // issuer and subject may be shared between certificates with the same name bytes (see cachedName):
+  // they are frozen, treat them as read-only.
   readonly version: number;
   /** Lowercase hex without the DER sign octet. */
   readonly serial: string;
@@ -52,10 +70,10 @@ export function parseCertificate(der: Uint8Array, start = 0, end = der.length): 
   if (serialT?.tag !== Tag.INTEGER) return malformed(`missing serial number`);
   const serial = readIntegerHex(der, serialT);
   const innerSig = parseSignatureAlgorithm(der, tbs[i++]);
-  const issuer = parseName(der, tbs[i++]);
+  const issuer = cachedName(der, tbs[i++], true);
   const [nbT, naT] = seq(der, tbs[i++], 'Validity');
   if (!nbT || !naT) return malformed(`incomplete Validity`);
-  const subject = parseName(der, tbs[i++]);
+  const subject = cachedName(der, tbs[i++], false);
   const publicKey = parseSpki(der, tbs[i++]);
   let extensions: Extension[] = [];
   for (; i < tbs.length; i++) {
@@ -67,7 +85,8 @@ export function parseCertificate(der: Uint8Array, start = 0, end = der.length): 
       malformed(`unexpected field in TBSCertificate at offset ${t.hs}`);
   }
   const signatureAlgorithm = parseSignatureAlgorithm(der, sigAlgT);
-  if (signatureAlgorithm.oid !== innerSig.oid) malformed(`signature algorithm differs inside and outside TBS`);
+  if (signatureAlgorithm.oid !== innerSig.oid)
+    malformed(`signature algorithm differs inside and outside TBS`);
   const sig = readBitString(der, sigT);
   const view = der.subarray(top.hs, top.end);
   const san = ext(extensions, 'subjectAltName');
@@ -77,7 +96,8 @@ export function parseCertificate(der: Uint8Array, start = 0, end = der.length): 
   const ski = ext(extensions, 'subjectKeyIdentifier')?.keyId;
   const aki = ext(extensions, 'authorityKeyIdentifier')?.value.keyId;
   const selfIssued = issuer.text === subject.text;
-  return {
+  // Built field by field rather than with conditional spreads; the key order is the same as ever.
+  const cert: { -readonly [K in keyof Certificate]: Certificate[K] } = {
     version,
     serial,
     signatureAlgorithm,
@@ -91,22 +111,59 @@ export function parseCertificate(der: Uint8Array, start = 0, end = der.length): 
     selfIssued,
     selfSigned: selfIssued && (aki === undefined || ski === undefined || aki === ski),
     extensions,
-    ...(san && { subjectAltNames: san.names }),
-    ...(ku && { keyUsage: ku.usages }),
-    ...(eku && { extKeyUsage: eku.purposes }),
-    ...(bc && { basicConstraints: bc.value }),
-    ...(ski !== undefined && { ski }),
-    ...(aki !== undefined && { aki }),
-    tbs: { start: tbsT.hs - start, end: tbsT.end - start },
-    signature: { start: sig.start - start, end: sig.end - start },
-  };
+  } as Certificate;
+  if (san) cert.subjectAltNames = san.names;
+  if (ku) cert.keyUsage = ku.usages;
+  if (eku) cert.extKeyUsage = eku.purposes;
+  if (bc) cert.basicConstraints = bc.value;
+  if (ski !== undefined) cert.ski = ski;
+  if (aki !== undefined) cert.aki = aki;
+  cert.tbs = { start: tbsT.hs - start, end: tbsT.end - start };
+  cert.signature = { start: sig.start - start, end: sig.end - start };
+  return cert;
+}
+
+// Issuer and subject names repeat across an estate (every leaf of a CA names it as issuer), so parsed
+// names are kept by their DER bytes in a small direct-mapped table: slot from a hash of the length and
+// the last octets (where names differ), confirmed by comparing every octet. Entries are deep-frozen
+// because one DistinguishedName object is then shared by every certificate with those name bytes.
+const NAME_SLOTS = 256;
+const nameBytes: (Uint8Array | undefined)[] = new Array<Uint8Array | undefined>(NAME_SLOTS).fill(undefined);
+const nameValues: (DistinguishedName | undefined)[] = new Array<DistinguishedName | undefined>(
+  NAME_SLOTS,
+).fill(undefined);
+
+function cachedName(der: Uint8Array, t: Tlv | undefined, keep: boolean): DistinguishedName {
+  if (t === undefined || t.tag !== Tag.SEQUENCE || t.end - t.hs > 4096) return parseName(der, t);
+  const s = t.hs;
+  const e = t.end;
+  let h = e - s;
+  for (let i = Math.max(s, e - 24); i < e; i++) h = Math.imul(h ^ der[i]!, 0x01000193);
+  const slot = (h ^ (h >>> 11)) & (NAME_SLOTS - 1);
+  const known = nameBytes[slot];
+  if (known !== undefined && sameBytes(known, der, s, e)) return nameValues[slot]!;
+  const name = parseName(der, t);
+  if (!keep) return name;
+  nameBytes[slot] = new Uint8Array(der.subarray(s, e));
+  nameValues[slot] = freezeName(name);
+  return name;
+}
+
+function freezeName(name: DistinguishedName): DistinguishedName {
+  for (const rdn of name.rdns) {
+    for (const a of rdn) Object.freeze(a as NameAttribute);
+    Object.freeze(rdn);
+  }
+  Object.freeze(name.rdns);
+  return Object.freeze(name);
 }
 
 /** Structural sniff: does this TLV look like a Certificate (SEQUENCE of SEQUENCE(TBS with version/serial), AlgId, BIT STRING)? */
 export function looksLikeCertificate(buf: Uint8Array, top: Tlv): boolean {
   try {
     const [tbsT, algT, sigT] = children(buf, top, 4);
-    if (tbsT?.tag !== Tag.SEQUENCE || algT?.tag !== Tag.SEQUENCE || sigT?.tag !== Tag.BIT_STRING) return false;
+    if (tbsT?.tag !== Tag.SEQUENCE || algT?.tag !== Tag.SEQUENCE || sigT?.tag !== Tag.BIT_STRING)
+      return false;
     const first = children(buf, tbsT, 12)[0];
     return first?.tag === 0xa0 || first?.tag === Tag.INTEGER;
   } catch {
