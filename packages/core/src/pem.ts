@@ -86,6 +86,8 @@ const CERT_BYTES = Buffer.from(CERT_LABEL, 'latin1');
 /** The body as it always was decoded: headers split off, whitespace stripped, base64 checked by regex. */
 function slowBlock(input: Buffer, label: string, offset: number, bodyStart: number, e: number): PemBlock {
   let body = input.toString('latin1', bodyStart, e);
+  // PEM kept inside a JSON (or escaped YAML) string carries its line breaks as \n escapes.
+  if (body.includes('\\')) body = body.replace(/\\[rnt]/g, '\n').replace(/\\\//g, '/');
   const headers: Record<string, string> = {};
   const blank = body.search(/\r?\n\r?\n/);
   if (blank !== -1 && body.slice(0, blank).includes(':')) {
