@@ -24,7 +24,12 @@ export type Observation =
       /** The certificate's DER: public, and needed later to verify the signatures that link a chain. */
       readonly der: Uint8Array;
     }
-  | { readonly type: 'csr'; readonly offset: number; readonly encoding: Encoding; readonly csr: CertificationRequestSummary }
+  | {
+      readonly type: 'csr';
+      readonly offset: number;
+      readonly encoding: Encoding;
+      readonly csr: CertificationRequestSummary;
+    }
   | { readonly type: 'crl'; readonly offset: number; readonly encoding: Encoding; readonly crl: CrlSummary }
   | {
       readonly type: 'public-key';
@@ -48,7 +53,12 @@ export type Observation =
       readonly cipher?: string;
       readonly comment?: string;
     }
-  | { readonly type: 'ssh-certificate'; readonly offset: number; readonly encoding: Encoding; readonly sshCert: SshCertificateSummary }
+  | {
+      readonly type: 'ssh-certificate';
+      readonly offset: number;
+      readonly encoding: Encoding;
+      readonly sshCert: SshCertificateSummary;
+    }
   | {
       readonly type: 'unparseable';
       readonly offset: number;
