@@ -1,5 +1,15 @@
 import { hash } from 'node:crypto';
-import { children, integerBits, readBitString, readOid, readSmallInt, seq, Tag, type Tlv } from './der.ts';
+import {
+  children,
+  integerBits,
+  readBitString,
+  readOid,
+  readSmallInt,
+  sameBytes,
+  seq,
+  Tag,
+  type Tlv,
+} from './der.ts';
 import { malformed } from './error.ts';
 import { EC_CURVES, HASH_ALGORITHMS, KEY_ALGORITHMS, SIGNATURE_ALGORITHMS } from './oid.ts';
 
@@ -38,7 +48,13 @@ export function parseAlgorithmIdentifier(buf: Uint8Array, t: Tlv | undefined): {
   return params && params.tag !== Tag.NULL ? { oid, params } : { oid };
 }
 
-const PSS_DEFAULT: PssParams = { hash: 'sha1', mgf: 'mgf1', mgfHash: 'sha1', saltLength: 20, trailerField: 1 };
+const PSS_DEFAULT: PssParams = {
+  hash: 'sha1',
+  mgf: 'mgf1',
+  mgfHash: 'sha1',
+  saltLength: 20,
+  trailerField: 1,
+};
 
 export function parsePssParams(buf: Uint8Array, params: Tlv | undefined): PssParams {
   if (!params) return PSS_DEFAULT;
@@ -74,7 +90,35 @@ function hashName(oid: string): string {
   return HASH_ALGORITHMS[oid] ?? oid;
 }
 
+// Every certificate names its signature algorithm twice and an estate uses a handful, so records are
+// kept by their AlgorithmIdentifier bytes in a direct-mapped table (slot from a hash of the octets,
+// confirmed by comparing every one), deep-frozen because one record is then shared by every
+// certificate with those bytes. Only successful parses are kept.
+const SIG_SLOTS = 64;
+const sigBytes: (Uint8Array | undefined)[] = new Array<Uint8Array | undefined>(SIG_SLOTS).fill(undefined);
+const sigValues: (SignatureAlgorithm | undefined)[] = new Array<SignatureAlgorithm | undefined>(
+  SIG_SLOTS,
+).fill(undefined);
+
+/** AlgorithmIdentifier of a signature; the result may be shared and is frozen (see sigValues). */
 export function parseSignatureAlgorithm(buf: Uint8Array, t: Tlv | undefined): SignatureAlgorithm {
+  if (t === undefined || t.tag !== Tag.SEQUENCE || t.end - t.hs > 256)
+    return parseSignatureAlgorithmChecked(buf, t);
+  const s = t.hs;
+  const e = t.end;
+  let h = e - s;
+  for (let i = s; i < e; i++) h = Math.imul(h ^ buf[i]!, 0x01000193);
+  const slot = (h ^ (h >>> 15)) & (SIG_SLOTS - 1);
+  const known = sigBytes[slot];
+  if (known !== undefined && sameBytes(known, buf, s, e)) return sigValues[slot]!;
+  const alg = parseSignatureAlgorithmChecked(buf, t);
+  if (alg.pss) Object.freeze(alg.pss);
+  sigBytes[slot] = new Uint8Array(buf.subarray(s, e)); // a copy: the input may be reused
+  sigValues[slot] = Object.freeze(alg);
+  return alg;
+}
+
+function parseSignatureAlgorithmChecked(buf: Uint8Array, t: Tlv | undefined): SignatureAlgorithm {
   const { oid, params } = parseAlgorithmIdentifier(buf, t);
   const name = SIGNATURE_ALGORITHMS[oid] ?? oid;
   if (oid === '1.2.840.113549.1.1.10') return { oid, name, pss: parsePssParams(buf, params) };
@@ -92,7 +136,8 @@ export function parseSpki(buf: Uint8Array, t: Tlv | undefined): PublicKeyInfo {
   const algorithm = known?.name ?? oid;
   if (oid === '1.2.840.113549.1.1.1' || oid === '1.2.840.113549.1.1.10') {
     const [n, e] = seq(buf, readOneAt(buf, bits.start, bits.end), 'RSAPublicKey');
-    if (!n || !e || n.tag !== Tag.INTEGER || e.tag !== Tag.INTEGER) malformed(`bad RSAPublicKey at offset ${keyT.hs}`);
+    if (!n || !e || n.tag !== Tag.INTEGER || e.tag !== Tag.INTEGER)
+      malformed(`bad RSAPublicKey at offset ${keyT.hs}`);
     const exp = e.end - e.start <= 6 ? readSmallInt(buf, e) : undefined;
     return exp === undefined
       ? { algorithm, oid, size: integerBits(buf, n), keyId }
@@ -102,7 +147,9 @@ export function parseSpki(buf: Uint8Array, t: Tlv | undefined): PublicKeyInfo {
     if (params?.tag === Tag.OID) {
       const curveOid = readOid(buf, params);
       const c = EC_CURVES[curveOid];
-      return c ? { algorithm, oid, size: c.bits, curve: c.name, keyId } : { algorithm, oid, curve: curveOid, keyId };
+      return c
+        ? { algorithm, oid, size: c.bits, curve: c.name, keyId }
+        : { algorithm, oid, curve: curveOid, keyId };
     }
     // Explicit curve parameters: size from the point length (uncompressed 0x04 || X || Y).
     return { algorithm, oid, size: ((bits.end - bits.start - 1) / 2) * 8, curve: 'explicit', keyId };

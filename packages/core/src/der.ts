@@ -63,6 +63,36 @@ export function readTlv(buf: Uint8Array, pos: number, limit: number): Tlv {
   return { tag, hs: pos, start, end };
 }
 
+/** Scratch result of readHead, overwritten by every call: read it at once, never keep it. */
+export const head = { tag: 0, start: 0, end: 0 };
+
+/**
+ * readTlv without the allocation, for fast paths: fills `head` and returns true exactly when readTlv
+ * would accept the element at `pos` within `limit`, false otherwise (the caller then falls back to
+ * its checked code, which throws readTlv's usual error).
+ */
+export function readHead(buf: Uint8Array, pos: number, limit: number): boolean {
+  if (pos < 0 || pos + 2 > limit || limit > buf.length) return false;
+  const tag = buf[pos]!;
+  if ((tag & 0x1f) === 0x1f) return false;
+  let len = buf[pos + 1]!;
+  let start = pos + 2;
+  if (len & 0x80) {
+    const n = len & 0x7f;
+    if (n === 0 || n > 4 || start + n > limit) return false;
+    len = 0;
+    for (let i = 0; i < n; i++) len = len * 256 + buf[start + i]!;
+    if (buf[start] === 0 || len < 0x80) return false;
+    start += n;
+  }
+  const end = start + len;
+  if (end > limit) return false;
+  head.tag = tag;
+  head.start = start;
+  head.end = end;
+  return true;
+}
+
 /** Parse a whole buffer region as exactly one TLV. */
 export function readOne(buf: Uint8Array, start = 0, end = buf.length): Tlv {
   if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end))
@@ -123,8 +153,12 @@ const oidSlotText: string[] = new Array<string>(OID_SLOTS).fill('');
 
 export function readOid(buf: Uint8Array, t: Tlv): string {
   if (t.tag !== Tag.OID) malformed(`expected OID at offset ${t.hs}`);
-  const { start, end } = t;
-  if (start === end || end - start > 64) malformed(`OID of ${end - start} octets at offset ${t.hs}`);
+  return readOidAt(buf, t.hs, t.start, t.end);
+}
+
+/** The OID whose content is buf[start, end) and whose header began at `hs` (for error messages). */
+export function readOidAt(buf: Uint8Array, hs: number, start: number, end: number): string {
+  if (start === end || end - start > 64) malformed(`OID of ${end - start} octets at offset ${hs}`);
   let h = end - start;
   for (let i = start; i < end; i++) h = Math.imul(h ^ buf[i]!, 0x01000193);
   h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
@@ -135,15 +169,14 @@ export function readOid(buf: Uint8Array, t: Tlv): string {
   const other = slot ^ 1;
   const near = oidSlotBytes[other];
   if (near !== undefined && sameBytes(near, buf, start, end)) return oidSlotText[other]!;
-  const oid = decodeOid(buf, t);
+  const oid = decodeOid(buf, hs, start, end);
   const into = known !== undefined && near === undefined ? other : slot;
   oidSlotBytes[into] = new Uint8Array(buf.subarray(start, end)); // a copy: the input may be reused
   oidSlotText[into] = oid;
   return oid;
 }
 
-function decodeOid(buf: Uint8Array, t: Tlv): string {
-  const { start, end } = t;
+function decodeOid(buf: Uint8Array, hs: number, start: number, end: number): string {
   const key = latin1(buf, start, end);
   const hit = oidCache.get(key);
   if (hit !== undefined) return hit;
@@ -151,16 +184,16 @@ function decodeOid(buf: Uint8Array, t: Tlv): string {
   let v = 0;
   for (let i = start; i < end; i++) {
     const b = buf[i]!;
-    if (v === 0 && b === 0x80) malformed(`non-minimal OID arc at offset ${t.hs}`);
+    if (v === 0 && b === 0x80) malformed(`non-minimal OID arc at offset ${hs}`);
     v = v * 128 + (b & 0x7f);
-    if (v > Number.MAX_SAFE_INTEGER / 128) malformed(`OID arc too large at offset ${t.hs}`);
+    if (v > Number.MAX_SAFE_INTEGER / 128) malformed(`OID arc too large at offset ${hs}`);
     if (!(b & 0x80)) {
       if (arcs.length === 0) {
         const first = v < 80 ? Math.floor(v / 40) : 2;
         arcs.push(first, v - first * 40);
       } else arcs.push(v);
       v = 0;
-    } else if (i === end - 1) malformed(`unterminated OID at offset ${t.hs}`);
+    } else if (i === end - 1) malformed(`unterminated OID at offset ${hs}`);
   }
   const oid = arcs.join('.');
   if (oidCache.size < 4096) oidCache.set(key, oid);

@@ -1,20 +1,31 @@
 import {
   children,
+  head,
   hex,
+  latin1,
   readBitString,
   readBoolean,
   readIntegerHex,
+  readHead,
   readOid,
+  readOidAt,
   readOne,
   readSmallInt,
   readString,
   readTime,
+  sameBytes,
   seq,
   Tag,
   type Tlv,
 } from './der.ts';
 import { CoreError, malformed } from './error.ts';
-import { parseGeneralName, parseGeneralNames, type GeneralName } from './general-name.ts';
+import {
+  formatIp,
+  parseGeneralName,
+  parseGeneralNames,
+  type GeneralName,
+  type GeneralNameType,
+} from './general-name.ts';
 import { ACCESS_METHODS, CRL_REASONS, EKU_NAMES, EXTENSION_NAMES, KEY_USAGE_BITS } from './oid.ts';
 
 export interface BasicConstraints {
@@ -191,7 +202,9 @@ function subtrees(buf: Uint8Array, t: Tlv): GeneralSubtree[] {
   return children(buf, t).map((st) => {
     const [base, ...rest] = seq(buf, st, 'GeneralSubtree');
     if (!base) return malformed(`empty GeneralSubtree at offset ${st.hs}`);
-    const out: { base: GeneralName; minimum?: number; maximum?: number } = { base: parseGeneralName(buf, base) };
+    const out: { base: GeneralName; minimum?: number; maximum?: number } = {
+      base: parseGeneralName(buf, base),
+    };
     for (const r of rest) {
       const n = readSmallInt(buf, { ...r, tag: Tag.INTEGER });
       if (r.tag === 0x80) out.minimum = n;
@@ -230,7 +243,8 @@ function decode(buf: Uint8Array, oid: string, v: Tlv): ExtensionValue | undefine
       return { kind: 'basicConstraints', value: pathLen === undefined ? { ca } : { ca, pathLen } };
     }
     case '2.5.29.14':
-      if (v.tag !== Tag.OCTET_STRING) malformed(`SubjectKeyIdentifier is not an OCTET STRING at offset ${v.hs}`);
+      if (v.tag !== Tag.OCTET_STRING)
+        malformed(`SubjectKeyIdentifier is not an OCTET STRING at offset ${v.hs}`);
       return { kind: 'subjectKeyIdentifier', keyId: hex(buf, v.start, v.end) };
     case '2.5.29.35': {
       const out: { keyId?: string; issuer?: GeneralName[]; serial?: string } = {};
@@ -244,7 +258,10 @@ function decode(buf: Uint8Array, oid: string, v: Tlv): ExtensionValue | undefine
     }
     case '2.5.29.31':
     case '2.5.29.46':
-      return { kind: oid === '2.5.29.31' ? 'cRLDistributionPoints' : 'freshestCRL', points: distributionPoints(buf, v) };
+      return {
+        kind: oid === '2.5.29.31' ? 'cRLDistributionPoints' : 'freshestCRL',
+        points: distributionPoints(buf, v),
+      };
     case '1.3.6.1.5.5.7.1.1':
     case '1.3.6.1.5.5.7.1.11':
       return {
@@ -269,7 +286,10 @@ function decode(buf: Uint8Array, oid: string, v: Tlv): ExtensionValue | undefine
     }
     case '2.5.29.20':
     case '2.5.29.27':
-      return { kind: oid === '2.5.29.20' ? 'cRLNumber' : 'deltaCRLIndicator', number: readIntegerHex(buf, v) };
+      return {
+        kind: oid === '2.5.29.20' ? 'cRLNumber' : 'deltaCRLIndicator',
+        number: readIntegerHex(buf, v),
+      };
     case '2.5.29.21': {
       const code = readSmallInt(buf, v);
       return { kind: 'cRLReason', reason: CRL_REASONS[code] ?? `reason${code}` };
@@ -294,8 +314,62 @@ function expectSeq(v: Tlv): number {
 /**
  * Decode an Extensions SEQUENCE. A known extension that fails to decode keeps its raw bytes and the
  * reason, so one odd extension never costs the inventory the whole certificate.
+ *
+ * Decoded values of the extensions in cacheableExtension may be shared between certificates with the
+ * same extnValue bytes (see cachedValue): they are deep-frozen, treat them as read-only.
  */
 export function parseExtensions(buf: Uint8Array, t: Tlv): Extension[] {
+  if (t.tag === Tag.SEQUENCE) {
+    const fast = parseExtensionsFast(buf, t);
+    if (fast !== undefined) return fast;
+  }
+  return parseExtensionsChecked(buf, t);
+}
+
+/**
+ * The common case in one pass without intermediate arrays. It gives up (undefined) on anything
+ * parseExtensionsChecked would reject or treat specially (a duplicate, trailing parts, many
+ * extensions), and then parseExtensionsChecked runs and throws its usual error. Each extension's
+ * value is decoded by the same decodeExtension either way, so the output is identical.
+ */
+function parseExtensionsFast(buf: Uint8Array, t: Tlv): Extension[] | undefined {
+  try {
+    const out: Extension[] = [];
+    const end = t.end;
+    let pos = t.start;
+    while (pos < end) {
+      // The duplicate check below is quadratic: leave long lists to the checked path's Set.
+      if (out.length >= 64) return undefined;
+      // (head is re-read after every readHead: a local copy of its tag would go stale.)
+      if (!readHead(buf, pos, end) || tagOf(head) !== Tag.SEQUENCE) return undefined;
+      const eEnd = head.end;
+      let p = head.start;
+      pos = eEnd;
+      if (!readHead(buf, p, eEnd) || tagOf(head) !== Tag.OID) return undefined;
+      const oid = readOidAt(buf, p, head.start, head.end);
+      p = head.end;
+      let critical = false;
+      if (!readHead(buf, p, eEnd)) return undefined;
+      if (tagOf(head) === Tag.BOOLEAN) {
+        if (head.end - head.start !== 1) return undefined;
+        critical = buf[head.start] !== 0;
+        p = head.end;
+        if (!readHead(buf, p, eEnd)) return undefined;
+      }
+      if (tagOf(head) !== Tag.OCTET_STRING || head.end !== eEnd) return undefined;
+      for (let i = 0; i < out.length; i++) if (out[i]!.oid === oid) return undefined;
+      out.push(decodeExtension(buf, oid, critical, head.start, head.end));
+    }
+    return out;
+  } catch {
+    return undefined; // parseExtensionsChecked decides, with its own error
+  }
+}
+
+// A call, so TypeScript does not carry a narrowed head.tag across the readHead calls that change it.
+const tagOf = (h: { readonly tag: number }): number => h.tag;
+
+function parseExtensionsChecked(buf: Uint8Array, t: Tlv): Extension[] {
   const seen = new Set<string>();
   return seq(buf, t, 'Extensions').map((e) => {
     const parts = seq(buf, e, 'Extension');
@@ -308,20 +382,108 @@ export function parseExtensions(buf: Uint8Array, t: Tlv): Extension[] {
       critical = readBoolean(buf, valT);
       valT = parts[2];
     }
-    if (!valT || valT.tag !== Tag.OCTET_STRING) return malformed(`Extension ${oid} without OCTET STRING value`);
+    if (!valT || valT.tag !== Tag.OCTET_STRING)
+      return malformed(`Extension ${oid} without OCTET STRING value`);
     if (seen.has(oid)) malformed(`duplicate extension ${oid}`);
     seen.add(oid);
-    const name = EXTENSION_NAMES[oid] ?? oid;
-    try {
-      const inner = readOne(buf, valT.start, valT.end);
-      const value = decode(buf, oid, inner);
-      if (value) return { oid, name, critical, value };
-    } catch (err) {
-      if (!(err instanceof CoreError)) throw err;
-      return { oid, name, critical, raw: hex(buf, valT.start, valT.end), error: err.message };
-    }
-    return { oid, name, critical, raw: hex(buf, valT.start, valT.end) };
+    return decodeExtension(buf, oid, critical, valT.start, valT.end);
   });
+}
+
+/** One extension from its OID, criticality and extnValue content buf[vs, ve). */
+function decodeExtension(buf: Uint8Array, oid: string, critical: boolean, vs: number, ve: number): Extension {
+  const name = EXTENSION_NAMES[oid] ?? oid;
+  const cacheable = cacheableExtension(oid) && ve - vs <= 4096;
+  let slot = 0;
+  if (cacheable) {
+    let h = ve - vs;
+    for (let i = Math.max(vs, ve - 32); i < ve; i++) h = Math.imul(h ^ buf[i]!, 0x01000193);
+    h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+    slot = (h ^ (h >>> 13)) & (EXT_SLOTS - 1);
+    const known = extBytes[slot];
+    if (known !== undefined && extOids[slot] === oid && sameBytes(known, buf, vs, ve))
+      return { oid, name, critical, value: extValues[slot]! };
+  }
+  let value: ExtensionValue | undefined;
+  try {
+    const inner = readOne(buf, vs, ve);
+    value = oid === '2.5.29.17' ? subjectAltNameFast(buf, inner) : undefined;
+    value ??= decode(buf, oid, inner);
+  } catch (err) {
+    if (!(err instanceof CoreError)) throw err;
+    return { oid, name, critical, raw: hex(buf, vs, ve), error: err.message };
+  }
+  if (value === undefined) return { oid, name, critical, raw: hex(buf, vs, ve) };
+  if (cacheable) {
+    extBytes[slot] = new Uint8Array(buf.subarray(vs, ve)); // a copy: the input may be reused
+    extOids[slot] = oid;
+    extValues[slot] = deepFreeze(value);
+  }
+  return { oid, name, critical, value };
+}
+
+// Extensions that name the issuer's infrastructure repeat across every leaf of a CA, so their decoded
+// values are kept by OID and extnValue bytes in a direct-mapped table, like issuer names in x509.ts:
+// slot from a hash of the length and the last octets, confirmed by the OID and every octet. Only
+// successful decodes are kept (error messages carry offsets into the input), and values are
+// deep-frozen because one object is then shared by every certificate with those bytes.
+const EXT_SLOTS = 512;
+const extBytes: (Uint8Array | undefined)[] = new Array<Uint8Array | undefined>(EXT_SLOTS).fill(undefined);
+const extOids: string[] = new Array<string>(EXT_SLOTS).fill('');
+const extValues: (ExtensionValue | undefined)[] = new Array<ExtensionValue | undefined>(EXT_SLOTS).fill(
+  undefined,
+);
+
+function cacheableExtension(oid: string): boolean {
+  switch (oid) {
+    case '2.5.29.35': // authorityKeyIdentifier
+    case '2.5.29.31': // cRLDistributionPoints
+    case '2.5.29.46': // freshestCRL
+    case '1.3.6.1.5.5.7.1.1': // authorityInfoAccess
+    case '2.5.29.19': // basicConstraints
+    case '2.5.29.15': // keyUsage
+    case '2.5.29.37': // extKeyUsage
+    case '2.5.29.32': // certificatePolicies
+      return true;
+    default:
+      return false;
+  }
+}
+
+function deepFreeze<T>(v: T): T {
+  if (typeof v === 'object' && v !== null && !Object.isFrozen(v)) {
+    for (const k of Object.keys(v)) deepFreeze((v as Record<string, unknown>)[k]);
+    Object.freeze(v);
+  }
+  return v;
+}
+
+const SIMPLE_NAME_TYPES: Record<number, GeneralNameType | undefined> = {
+  0x81: 'email',
+  0x82: 'dns',
+  0x86: 'uri',
+};
+
+/**
+ * subjectAltName when every name is a primitive email, DNS name, URI or IP address, without the
+ * intermediate arrays; undefined for anything else, and decode then does (and checks) it all.
+ */
+function subjectAltNameFast(buf: Uint8Array, v: Tlv): ExtensionValue | undefined {
+  if (v.tag !== Tag.SEQUENCE) return undefined;
+  const names: GeneralName[] = [];
+  const end = v.end;
+  let p = v.start;
+  while (p < end) {
+    if (names.length >= 100_000 || !readHead(buf, p, end)) return undefined;
+    const tag = head.tag;
+    const s = head.start;
+    p = head.end;
+    const type = SIMPLE_NAME_TYPES[tag];
+    if (type !== undefined) names.push({ type, value: latin1(buf, s, p) });
+    else if (tag === 0x87) names.push({ type: 'ip', value: formatIp(buf, s, p) });
+    else return undefined;
+  }
+  return { kind: 'subjectAltName', names };
 }
 
 /** Find a decoded extension value by kind. */

@@ -12,7 +12,7 @@ import {
   type Tlv,
 } from './der.ts';
 import { malformed } from './error.ts';
-import { ext, parseExtensions, type Extension } from './extensions.ts';
+import { parseExtensions, type BasicConstraints, type Extension } from './extensions.ts';
 import type { GeneralName } from './general-name.ts';
 import { parseName, type DistinguishedName, type NameAttribute } from './name.ts';
 import {
@@ -89,12 +89,39 @@ export function parseCertificate(der: Uint8Array, start = 0, end = der.length): 
     malformed(`signature algorithm differs inside and outside TBS`);
   const sig = readBitString(der, sigT);
   const view = der.subarray(top.hs, top.end);
-  const san = ext(extensions, 'subjectAltName');
-  const ku = ext(extensions, 'keyUsage');
-  const eku = ext(extensions, 'extKeyUsage');
-  const bc = ext(extensions, 'basicConstraints');
-  const ski = ext(extensions, 'subjectKeyIdentifier')?.keyId;
-  const aki = ext(extensions, 'authorityKeyIdentifier')?.value.keyId;
+  // One pass for the six extensions surfaced as fields; the first of a kind wins, as with ext().
+  let san: GeneralName[] | undefined;
+  let ku: string[] | undefined;
+  let eku: string[] | undefined;
+  let bc: BasicConstraints | undefined;
+  let ski: string | undefined;
+  let akiSeen = false;
+  let aki: string | undefined;
+  for (let j = 0; j < extensions.length; j++) {
+    const v = extensions[j]!.value;
+    if (v === undefined) continue;
+    switch (v.kind) {
+      case 'subjectAltName':
+        san ??= v.names;
+        break;
+      case 'keyUsage':
+        ku ??= v.usages;
+        break;
+      case 'extKeyUsage':
+        eku ??= v.purposes;
+        break;
+      case 'basicConstraints':
+        bc ??= v.value;
+        break;
+      case 'subjectKeyIdentifier':
+        ski ??= v.keyId;
+        break;
+      case 'authorityKeyIdentifier':
+        if (!akiSeen) aki = v.value.keyId;
+        akiSeen = true;
+        break;
+    }
+  }
   const selfIssued = issuer.text === subject.text;
   // Built field by field rather than with conditional spreads; the key order is the same as ever.
   const cert: { -readonly [K in keyof Certificate]: Certificate[K] } = {
@@ -112,10 +139,10 @@ export function parseCertificate(der: Uint8Array, start = 0, end = der.length): 
     selfSigned: selfIssued && (aki === undefined || ski === undefined || aki === ski),
     extensions,
   } as Certificate;
-  if (san) cert.subjectAltNames = san.names;
-  if (ku) cert.keyUsage = ku.usages;
-  if (eku) cert.extKeyUsage = eku.purposes;
-  if (bc) cert.basicConstraints = bc.value;
+  if (san) cert.subjectAltNames = san;
+  if (ku) cert.keyUsage = ku;
+  if (eku) cert.extKeyUsage = eku;
+  if (bc) cert.basicConstraints = bc;
   if (ski !== undefined) cert.ski = ski;
   if (aki !== undefined) cert.aki = aki;
   cert.tbs = { start: tbsT.hs - start, end: tbsT.end - start };
