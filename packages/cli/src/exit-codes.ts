@@ -17,7 +17,6 @@ const BY_CODE: Record<string, number> = {
   JWK_MALFORMED: EXIT.input,
   STORE_WRITE: EXIT.internal,
   SCAN_WORKER_FAILED: EXIT.internal,
-  SCAN_ROOT_MISSING: EXIT.input,
 };
 
 export function exitCodeFor(err: unknown): number {

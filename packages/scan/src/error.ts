@@ -1,7 +1,5 @@
 import { KeywardenError } from '@keywarden/core';
 
-export type ScanErrorCode =
-  | 'SCAN_ROOT_MISSING' // a path given on the command line does not exist
-  | 'SCAN_WORKER_FAILED';
+export type ScanErrorCode = 'SCAN_WORKER_FAILED'; // a detector worker died or answered with an error
 
 export class ScanError extends KeywardenError<ScanErrorCode> {}
