@@ -94,7 +94,7 @@ test('sockets are refused by the walker', async () => {
 test('the layer guess takes the deepest directory that names one', () => {
   assert.equal(guessLayer('/estate/cloud/ota/fw/app.bin'), 'firmware');
   assert.equal(guessLayer('/estate/silicon/otp/root.pub'), 'silicon');
-  assert.equal(guessLayer('/home/dev/.ssh/id_ed25519'), 'enterprise');
+  assert.equal(guessLayer('estate/users/dev/.ssh/id_ed25519'), 'enterprise');
   assert.equal(guessLayer('/srv/devices/cohort-2024/dev1.crt'), 'device');
   assert.equal(guessLayer('/tmp/x.pem'), 'unknown');
 });
