@@ -22,6 +22,7 @@ import { findPemBlocks } from '../packages/core/src/pem.ts';
 import { parseCertificate, type Certificate } from '../packages/core/src/x509.ts';
 import {
   buildCertificate,
+  prng,
   signerFor,
   type ExtKeyUsageName,
   type KeyUsageName,
@@ -65,18 +66,6 @@ if (PIN && process.platform === 'linux') {
 }
 
 // ---- build the bundle ----
-
-/** splitmix32, so the bundle's mix and names are the same on every run. */
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x9e3779b9) >>> 0;
-    let z = s;
-    z = Math.imul(z ^ (z >>> 16), 0x85ebca6b) >>> 0;
-    z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
-    return (z ^ (z >>> 16)) >>> 0;
-  };
-}
 
 type KeyKind = 'RSA-2048' | 'P-256' | 'P-384' | 'Ed25519';
 const KINDS: readonly KeyKind[] = ['RSA-2048', 'P-256', 'P-384', 'Ed25519'];

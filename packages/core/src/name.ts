@@ -51,13 +51,7 @@ function parseNameFast(buf: Uint8Array, t: Tlv): DistinguishedName | undefined {
         if (typeT.end === atv.end) return undefined;
         const valueT = readTlv(buf, typeT.end, atv.end);
         if (valueT.end !== atv.end) return undefined;
-        const oid = readOid(buf, typeT);
-        rdn.push({
-          oid,
-          type: ATTRIBUTE_NAMES[oid] ?? oid,
-          value: readString(buf, valueT),
-          stringType: STRING_TYPES[valueT.tag] ?? `tag-0x${valueT.tag.toString(16)}`,
-        });
+        rdn.push(attribute(buf, typeT, valueT));
       }
       rdns.push(rdn);
     }
@@ -65,6 +59,16 @@ function parseNameFast(buf: Uint8Array, t: Tlv): DistinguishedName | undefined {
   } catch {
     return undefined; // parseNameChecked decides, with its own error
   }
+}
+
+function attribute(buf: Uint8Array, typeT: Tlv, valueT: Tlv): NameAttribute {
+  const oid = readOid(buf, typeT);
+  return {
+    oid,
+    type: ATTRIBUTE_NAMES[oid] ?? oid,
+    value: readString(buf, valueT),
+    stringType: STRING_TYPES[valueT.tag] ?? `tag-0x${valueT.tag.toString(16)}`,
+  };
 }
 
 function parseNameChecked(buf: Uint8Array, t: Tlv | undefined): DistinguishedName {
@@ -76,13 +80,7 @@ function parseNameChecked(buf: Uint8Array, t: Tlv | undefined): DistinguishedNam
     for (const atv of atvs) {
       const [typeT, valueT, extra] = seq(buf, atv, 'AttributeTypeAndValue');
       if (!typeT || !valueT || extra) malformed(`bad AttributeTypeAndValue at offset ${atv.hs}`);
-      const oid = readOid(buf, typeT);
-      rdn.push({
-        oid,
-        type: ATTRIBUTE_NAMES[oid] ?? oid,
-        value: readString(buf, valueT),
-        stringType: STRING_TYPES[valueT.tag] ?? `tag-0x${valueT.tag.toString(16)}`,
-      });
+      rdn.push(attribute(buf, typeT, valueT));
     }
     rdns.push(rdn);
   }

@@ -101,6 +101,12 @@ class Verifier {
   }
 }
 
+function push<K, V>(m: Map<K, V[]>, k: K, v: V): void {
+  const list = m.get(k);
+  if (list) list.push(v);
+  else m.set(k, [v]);
+}
+
 function expiryItem(a: AssetRow, at: number): ExpiryItem {
   return {
     sha256: a.identity,
@@ -132,8 +138,8 @@ export async function buildReport(store: Store, opts: ReportOptions): Promise<Re
   const bySki = new Map<string, AssetRow[]>();
   const bySubject = new Map<string, AssetRow[]>();
   for (const c of certs) {
-    if (c.ski) bySki.set(c.ski, [...(bySki.get(c.ski) ?? []), c]);
-    if (c.subject !== undefined) bySubject.set(c.subject, [...(bySubject.get(c.subject) ?? []), c]);
+    if (c.ski) push(bySki, c.ski, c);
+    if (c.subject !== undefined) push(bySubject, c.subject, c);
   }
   const roots: Report['chains']['roots'] = [];
   const links: ChainLink[] = [];

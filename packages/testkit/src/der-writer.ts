@@ -196,15 +196,20 @@ export function utcTime(d: Date): Buffer {
   const w = wholeSeconds(d);
   const y = w.getUTCFullYear();
   if (y < 1950 || y > 2049) throw new RangeError(`UTCTime cannot hold year ${y}`);
-  const s =
-    pad2(y % 100) +
+  const s = pad2(y % 100) + monthToSecond(w);
+  return tlv(TAG.UTCTime, Buffer.from(s, 'latin1'));
+}
+
+/** MMDDHHMMSSZ: the part UTCTime and GeneralizedTime share. */
+function monthToSecond(w: Date): string {
+  return (
     pad2(w.getUTCMonth() + 1) +
     pad2(w.getUTCDate()) +
     pad2(w.getUTCHours()) +
     pad2(w.getUTCMinutes()) +
     pad2(w.getUTCSeconds()) +
-    'Z';
-  return tlv(TAG.UTCTime, Buffer.from(s, 'latin1'));
+    'Z'
+  );
 }
 
 /** GeneralizedTime YYYYMMDDHHMMSSZ without fractions (RFC 5280 4.1.2.5.2). */
@@ -212,14 +217,7 @@ export function generalizedTime(d: Date): Buffer {
   const w = wholeSeconds(d);
   const y = w.getUTCFullYear();
   if (y < 0 || y > 9999) throw new RangeError(`GeneralizedTime cannot hold year ${y}`);
-  const s =
-    String(y).padStart(4, '0') +
-    pad2(w.getUTCMonth() + 1) +
-    pad2(w.getUTCDate()) +
-    pad2(w.getUTCHours()) +
-    pad2(w.getUTCMinutes()) +
-    pad2(w.getUTCSeconds()) +
-    'Z';
+  const s = String(y).padStart(4, '0') + monthToSecond(w);
   return tlv(TAG.GeneralizedTime, Buffer.from(s, 'latin1'));
 }
 

@@ -28,6 +28,7 @@ import {
   type Signer,
 } from './cert-builder.ts';
 import { openSshEd25519 } from './openssh.ts';
+import { prng } from './random.ts';
 
 export type Layer = 'silicon' | 'firmware' | 'device' | 'cloud' | 'enterprise';
 
@@ -182,18 +183,6 @@ const DAY = 86_400_000;
 const FOREVER = new Date(Date.UTC(9999, 11, 31, 23, 59, 59)); // IEEE 802.1AR "no well-defined expiration"
 const ORG = 'Kestrel Vehicle Systems';
 const DOMAIN = 'kestrel-vs.example';
-
-/** splitmix32: small, fast and good enough to pick names and serial numbers reproducibly. */
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x9e3779b9) >>> 0;
-    let z = s;
-    z = Math.imul(z ^ (z >>> 16), 0x85ebca6b) >>> 0;
-    z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
-    return (z ^ (z >>> 16)) >>> 0;
-  };
-}
 
 function keyAlgorithmName(key: KeyObject): string {
   const t = key.asymmetricKeyType;

@@ -36,3 +36,4 @@ export {
   type Layer,
   type ValidityStatus,
 } from './estate.ts';
+export { prng } from './random.ts';
