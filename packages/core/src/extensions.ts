@@ -403,6 +403,13 @@ function decodeExtension(buf: Uint8Array, oid: string, critical: boolean, vs: nu
     const known = extBytes[slot];
     if (known !== undefined && extOids[slot] === oid && sameBytes(known, buf, vs, ve))
       return { oid, name, critical, value: extValues[slot]! };
+    // Two candidate slots, as for OIDs: one CA's AKI and CRL DP can hash alike and would otherwise
+    // evict each other on every leaf that CA issued.
+    const other = slot ^ 1;
+    const near = extBytes[other];
+    if (near !== undefined && extOids[other] === oid && sameBytes(near, buf, vs, ve))
+      return { oid, name, critical, value: extValues[other]! };
+    if (known !== undefined && near === undefined) slot = other;
   }
   let value: ExtensionValue | undefined;
   try {

@@ -88,14 +88,26 @@ function parseNameChecked(buf: Uint8Array, t: Tlv | undefined): DistinguishedNam
 }
 
 // Anything RFC 4514 escapes: specials and control characters anywhere, '#' or ' ' first, ' ' last.
-const NEEDS_ESCAPE = /[\\,+"<>;=\x00-\x1f]|^[ #]| $/;
+// A character loop rather than a regular expression: it runs on every attribute of every name.
+function needsEscape(v: string): boolean {
+  const n = v.length;
+  if (n === 0) return false;
+  const first = v.charCodeAt(0);
+  if (first === 0x20 || first === 0x23 || v.charCodeAt(n - 1) === 0x20) return true;
+  for (let i = 0; i < n; i++) {
+    const c = v.charCodeAt(i);
+    if (c < 0x20 || c === 0x5c || c === 0x2c || c === 0x2b || c === 0x22) return true;
+    if (c === 0x3c || c === 0x3e || c === 0x3b || c === 0x3d) return true;
+  }
+  return false;
+}
 
 function escapeValue(a: NameAttribute): string {
   const v = a.value;
   // A non-string type's value is readString's '#' + hex, which RFC 4514 writes unescaped. Decide by
   // type, not by look: a string that happens to read '#ab' must be escaped.
   if (a.stringType.startsWith('tag-')) return v;
-  if (!NEEDS_ESCAPE.test(v)) return v;
+  if (!needsEscape(v)) return v;
   let s = v
     .replace(/[\\,+"<>;=]/g, (c) => '\\' + c)
     .replace(/[\x00-\x1f]/g, (c) => '\\' + c.charCodeAt(0).toString(16).padStart(2, '0'));

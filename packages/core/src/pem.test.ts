@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
 import { test } from 'node:test';
+import fc from 'fast-check';
 import { findPemBlocks, hasPem } from './pem.ts';
 
 const spki = generateKeyPairSync('ed25519').publicKey.export({ type: 'spki', format: 'der' });
@@ -38,4 +39,51 @@ test('a block without its END line or with a broken body is reported, not thrown
   assert.match(cut?.error ?? '', /no matching END/);
   const [bad] = findPemBlocks(Buffer.from('-----BEGIN CERTIFICATE-----\n!!!\n-----END CERTIFICATE-----\n'));
   assert.match(bad?.error ?? '', /invalid base64/);
+});
+
+// A strict reference for what a block's body means: RFC 1421 headers aside, base64 digits and
+// whitespace with at most two '=' at the end. Every layout and corruption must decode the same way
+// (or be refused the same way) whichever of findPemBlocks' paths takes it.
+function reference(body: string): Buffer | undefined {
+  const blank = body.search(/\r?\n\r?\n/);
+  if (blank !== -1 && body.slice(0, blank).includes(':')) body = body.slice(blank);
+  const b64 = body.replace(/\s+/g, '');
+  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(b64) || b64.length % 4 === 1) return undefined;
+  if (b64.includes('=') && b64.length % 4 !== 0) return undefined;
+  return Buffer.from(b64, 'base64');
+}
+
+test('every body layout and corruption decodes as the strict reference does', () => {
+  fc.assert(
+    fc.property(
+      fc.uint8Array({ minLength: 0, maxLength: 300 }),
+      fc.constantFrom(64, 76, 4, 8, 63, 100),
+      fc.constantFrom('\n', '\r\n'),
+      fc.boolean(),
+      fc.array(fc.tuple(fc.nat(), fc.constantFrom(' ', '\t', '-', '_', '=', '!', '\n', '\r', 'A', ':')), {
+        maxLength: 3,
+      }),
+      (bytes, width, eol, stripPad, edits) => {
+        let b64 = Buffer.from(bytes).toString('base64');
+        if (stripPad) b64 = b64.replace(/=+$/, '');
+        const lines: string[] = [];
+        for (let i = 0; i < b64.length; i += width) lines.push(b64.slice(i, i + width));
+        let body = eol + lines.map((l) => l + eol).join('');
+        for (const [at, ch] of edits) {
+          const i = body.length === 0 ? 0 : at % body.length;
+          body = body.slice(0, i) + ch + body.slice(i + 1);
+        }
+        const [block] = findPemBlocks(
+          Buffer.from(`-----BEGIN CERTIFICATE-----${body}-----END CERTIFICATE-----\n`),
+        );
+        const want = reference(body);
+        if (want === undefined) assert.equal(block?.error, 'invalid base64 in PEM body');
+        else {
+          assert.equal(block?.error, undefined);
+          assert.deepEqual(block?.der, want);
+        }
+      },
+    ),
+    { numRuns: 3000 },
+  );
 });

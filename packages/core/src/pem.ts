@@ -20,9 +20,17 @@ export function hasPem(buf: Uint8Array): boolean {
 }
 
 export function findPemBlocks(input: Buffer, maxBlocks = 1_000_000): PemBlock[] {
-  const out: PemBlock[] = [];
+  return [...pemBlocks(input, maxBlocks)];
+}
+
+/**
+ * The blocks one at a time, so a caller that handles each as it comes (a scan of a large bundle) keeps
+ * only the current block alive instead of every decoded body at once.
+ */
+export function* pemBlocks(input: Buffer, maxBlocks = 1_000_000): Generator<PemBlock, void, undefined> {
+  let count = 0;
   let pos = 0;
-  while (out.length < maxBlocks) {
+  while (count < maxBlocks) {
     const b = input.indexOf(BEGIN, pos, 'latin1');
     if (b === -1) break;
     const labelStart = b + BEGIN.length;
@@ -37,27 +45,26 @@ export function findPemBlocks(input: Buffer, maxBlocks = 1_000_000): PemBlock[] 
       continue;
     }
     const bodyStart = labelEnd + 5;
-    const endMarker = `-----END ${label}-----`;
-    const e = input.indexOf(endMarker, bodyStart, 'latin1');
-    // The next BEGIN before our END means this block is truncated.
-    const nextBegin = input.indexOf(BEGIN, bodyStart, 'latin1');
-    if (e === -1 || (nextBegin !== -1 && nextBegin < e)) {
-      out.push({
+    const endMarker = label === CERT_LABEL ? CERT_END : Buffer.from(`-----END ${label}-----`, 'latin1');
+    const e = findEnd(input, bodyStart, endMarker);
+    count++;
+    if (e === -1) {
+      yield {
         label,
         offset: b,
         der: Buffer.alloc(0),
         headers: {},
         error: `no matching END ${label} line`,
-      });
+      };
       pos = bodyStart;
       continue;
     }
-    const der = decodeBody(input, bodyStart, e);
-    if (der !== undefined) out.push({ label, offset: b, der, headers: {} });
-    else out.push(slowBlock(input, label, b, bodyStart, e));
+    const der = decodeLines(input, bodyStart, e) ?? decodeBody(input, bodyStart, e);
+    yield der !== undefined
+      ? { label, offset: b, der, headers: {} }
+      : slowBlock(input, label, b, bodyStart, e);
     pos = e + endMarker.length;
   }
-  return out;
 }
 
 /** The label if it matches /^[A-Z0-9 #_-]+$/; the common ones come back as shared strings. */
@@ -82,6 +89,68 @@ function readLabel(input: Buffer, start: number, end: number): string | undefine
 
 const CERT_LABEL = 'CERTIFICATE';
 const CERT_BYTES = Buffer.from(CERT_LABEL, 'latin1');
+const CERT_END = Buffer.from(`-----END ${CERT_LABEL}-----`, 'latin1');
+const DASHES = Buffer.from('-----', 'latin1');
+
+/**
+ * Where our END line starts, or -1 when the block is truncated: no END line, or another BEGIN comes
+ * first. A well-formed body holds no run of five dashes, so the first such run after the BEGIN line
+ * is usually our END line and one search settles it; anything else takes the two full searches.
+ */
+function findEnd(input: Buffer, bodyStart: number, endMarker: Buffer): number {
+  const dash = input.indexOf(DASHES, bodyStart);
+  if (dash === -1) return -1;
+  if (input.compare(endMarker, 0, endMarker.length, dash, dash + endMarker.length) === 0) return dash;
+  const e = input.indexOf(endMarker, bodyStart);
+  const nextBegin = input.indexOf(BEGIN, bodyStart, 'latin1');
+  return e === -1 || (nextBegin !== -1 && nextBegin < e) ? -1 : e;
+}
+
+/**
+ * The body of a block laid out as encoders write it: a line break after the BEGIN line, then lines of
+ * one width (a multiple of four) each ending in LF or CRLF, the last no longer than the rest. Node's
+ * native decoder does the work; it skips bytes outside the alphabet and stops at '=', so a decoded
+ * length equal to the one the layout predicts proves every byte was a base64 digit, except the
+ * URL-safe '-' and '_' it also accepts, which are ruled out first. Anything else returns undefined
+ * and decodeBody decides, giving the same bytes for every body both accept.
+ */
+function decodeLines(input: Buffer, s: number, e: number): Buffer | undefined {
+  let p = s;
+  if (input[p] === 0x0d) p++;
+  if (input[p] !== 0x0a) return undefined;
+  p++;
+  const nl = input.indexOf(0x0a, p);
+  if (nl === -1 || nl >= e) return undefined;
+  const brk = input[nl - 1] === 0x0d ? 2 : 1;
+  const width = nl - p - (brk - 1);
+  if (width <= 0 || width % 4 !== 0) return undefined;
+  const stride = width + brk;
+  let q = p;
+  let digits = 0;
+  for (; q + stride <= e; q += stride) {
+    if (input[q + width + brk - 1] !== 0x0a || (brk === 2 && input[q + width] !== 0x0d)) return undefined;
+    digits += width;
+  }
+  if (q < e) {
+    const last = e - q - brk;
+    if (last <= 0 || last >= width || input[e - 1] !== 0x0a || (brk === 2 && input[e - 2] !== 0x0d))
+      return undefined;
+    digits += last;
+  }
+  const lastDigit = e - brk - 1;
+  const pad = input[lastDigit] === 0x3d ? (input[lastDigit - 1] === 0x3d ? 2 : 1) : 0;
+  if (pad !== 0 && digits % 4 !== 0) return undefined;
+  const data = digits - pad;
+  if (data % 4 === 1) return undefined;
+  // The first '-' after the body is our END line's; '_' needs a bounded search.
+  if (input.indexOf(0x2d, p) < e || input.subarray(p, e).indexOf(0x5f) !== -1) return undefined;
+  const der = Buffer.from(latin1Slice.call(input, p, e), 'base64');
+  return der.length === Math.floor((data * 3) / 4) ? der : undefined;
+}
+
+const latin1Slice = (
+  Buffer.prototype as unknown as { latin1Slice(this: Buffer, s: number, e: number): string }
+).latin1Slice;
 
 /** The body as it always was decoded: headers split off, whitespace stripped, base64 checked by regex. */
 function slowBlock(input: Buffer, label: string, offset: number, bodyStart: number, e: number): PemBlock {
@@ -98,7 +167,12 @@ function slowBlock(input: Buffer, label: string, offset: number, bodyStart: numb
     body = body.slice(blank);
   }
   const b64 = body.replace(/[\s]+/g, '');
-  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(b64) || b64.length % 4 === 1)
+  // Padding, when present, must complete the last quantum ('A=' is no encoding of anything).
+  if (
+    !/^[A-Za-z0-9+/]*={0,2}$/.test(b64) ||
+    b64.length % 4 === 1 ||
+    (b64.endsWith('=') && b64.length % 4 !== 0)
+  )
     return { label, offset, der: Buffer.alloc(0), headers, error: 'invalid base64 in PEM body' };
   return { label, offset, der: Buffer.from(b64, 'base64'), headers };
 }
