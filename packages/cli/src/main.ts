@@ -5,18 +5,22 @@ import {
   buildReport,
   certificates,
   keys,
+  signatures,
   renderHtml,
   renderText,
   runScan,
+  type CertificateItem,
+  type KeyItem,
   type Report,
   type Severity,
+  type SignatureItem,
 } from '@keywarden/engine';
 import { Store } from '@keywarden/store';
 import { EXIT, exitCodeFor } from './exit-codes.ts';
 import { parseBytes, parseCount, parseInstant, parseSeverity } from './options.ts';
 import { quietOnClosedPipe, write } from './output.ts';
 import { progressBar } from './progress.ts';
-import { certificateLine, keyLine } from './table.ts';
+import { certificateLine, keyLine, signatureLine } from './table.ts';
 
 const dbOption = (): Option =>
   new Option(
@@ -94,7 +98,8 @@ export function program(): Command {
             await write(
               `scanned ${summary.files} files (${summary.bytes} bytes) in ${summary.seconds}s: ` +
                 `${summary.certificates} certificates, ${summary.keys} keys (${summary.privateKeys} private), ` +
-                `${summary.csrs} CSRs, ${summary.crls} CRLs, ${summary.sshCertificates} SSH certificates; ` +
+                `${summary.csrs} CSRs, ${summary.crls} CRLs, ${summary.sshCertificates} SSH certificates, ` +
+                `${summary.signatures} signatures (${summary.invalidSignatures} invalid); ` +
                 `${summary.unparseable} unparseable, ${summary.unreadable} unreadable, ${summary.refused} refused\n` +
                 `scan ${summary.scanId} stored in ${store.location}\n`,
             );
@@ -104,14 +109,15 @@ export function program(): Command {
     );
 
   const inv = p.command('inventory').description('List what the store holds');
-  for (const kind of ['certificates', 'keys'] as const)
+  const kinds = {
+    certificates: 'certificates with their occurrences',
+    keys: 'keys (public and private) with their occurrences and protection',
+    signatures: 'signatures found on artifacts: signer, algorithm, digest, and whether each verifies',
+  } as const;
+  for (const kind of Object.keys(kinds) as (keyof typeof kinds)[])
     inv
       .command(kind)
-      .description(
-        kind === 'certificates'
-          ? 'certificates with their occurrences'
-          : 'keys (public and private) with their occurrences and protection',
-      )
+      .description(kinds[kind])
       .addOption(dbOption())
       .option('--expiring-before <date>', 'only certificates whose notAfter is before this date')
       .addOption(new Option('--json', 'one JSON array').conflicts('ndjson'))
@@ -119,17 +125,22 @@ export function program(): Command {
       .action(async (o: { db?: string; expiringBefore?: string; json?: boolean; ndjson?: boolean }) => {
         const before =
           o.expiringBefore === undefined ? undefined : parseInstant(o.expiringBefore, '--expiring-before');
-        if (before !== undefined && kind === 'keys')
+        if (before !== undefined && kind !== 'certificates')
           throw new CommanderError(EXIT.usage, 'usage', '--expiring-before applies to certificates only');
         quietOnClosedPipe();
         await withStore(o.db, async (store) => {
-          const rows = kind === 'certificates' ? certificates(store, before) : keys(store);
+          const rows: AsyncIterable<CertificateItem | KeyItem | SignatureItem> =
+            kind === 'certificates'
+              ? certificates(store, before)
+              : kind === 'keys'
+                ? keys(store)
+                : signatures(store);
           let first = true;
           if (o.json) await write('[');
           for await (const row of rows) {
             if (o.ndjson) await write(JSON.stringify(row) + '\n');
             else if (o.json) await write((first ? '\n' : ',\n') + JSON.stringify(row));
-            else await write(('sha256' in row ? certificateLine(row) : keyLine(row)) + '\n');
+            else await write(line(row) + '\n');
             first = false;
           }
           if (o.json) await write(first ? ']\n' : '\n]\n');
@@ -201,4 +212,9 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`${err.stack}\n`);
     return code;
   }
+}
+
+function line(row: CertificateItem | KeyItem | SignatureItem): string {
+  if ('status' in row) return signatureLine(row);
+  return 'isCa' in row ? certificateLine(row) : keyLine(row);
 }

@@ -1,4 +1,4 @@
-import { keyLabel, type CertificateItem, type KeyItem } from '@keywarden/engine';
+import { keyLabel, type CertificateItem, type KeyItem, type SignatureItem } from '@keywarden/engine';
 
 export function certificateLine(c: CertificateItem): string {
   const key = keyLabel(c.keyAlgorithm, c.keySize, c.curve);
@@ -14,4 +14,13 @@ export function keyLine(k: KeyItem): string {
     )
     .join(', ');
   return `${k.id.slice(0, 23).padEnd(23)}  ${alg.padEnd(14)}  ${where}`;
+}
+
+export function signatureLine(s: SignatureItem): string {
+  const who =
+    s.signer.subject ?? (s.signer.issuer ? `issuer ${s.signer.issuer} serial ${s.signer.serial}` : '?');
+  const key = s.signer.keyId ? `key ${s.signer.keyId.slice(0, 16)}` : 'key unknown';
+  const where = s.occurrences.map((o) => `${o.path}${o.offset ? '@' + o.offset : ''}`).join(', ');
+  const why = s.reason ? ` (${s.reason})` : '';
+  return `${s.status.toUpperCase().padEnd(10)}  ${s.format.padEnd(16)}  ${s.signatureAlgorithm.padEnd(24)}  ${who}, ${key}${why}  [${where}]`;
 }

@@ -60,6 +60,12 @@ export type Observation =
       readonly sshCert: SshCertificateSummary;
     }
   | {
+      readonly type: 'signature';
+      readonly offset: number;
+      readonly encoding: Encoding;
+      readonly signature: SignatureSummary;
+    }
+  | {
       readonly type: 'unparseable';
       readonly offset: number;
       readonly encoding: Encoding;
@@ -103,4 +109,57 @@ export interface SshCertificateSummary {
   readonly signatureKey: KeyInfo;
   readonly criticalOptions: readonly string[];
   readonly extensions: readonly string[];
+}
+
+/** Whether a signature was checked, and how it came out. */
+export type Verification = 'valid' | 'invalid' | 'unverified';
+
+/** Who made a signature, as far as the container tells. */
+export interface Signer {
+  /** Key identity of the signing key, when its public key is known (signer certificate, embedded key). */
+  readonly keyId?: string;
+  /** SHA-256 fingerprint of the signer's certificate, when the container carries it. */
+  readonly certificate?: string;
+  readonly subject?: string;
+  /** How the container names the signer: CMS issuer and serial, or subject key identifier. */
+  readonly issuer?: string;
+  readonly serial?: string;
+  readonly ski?: string;
+  /** Signer key algorithm, size or curve, when known. */
+  readonly keyAlgorithm?: string;
+  readonly keySize?: number;
+  readonly curve?: string;
+}
+
+/** One signature found on an artifact: what signed it, over what, and whether it holds. */
+export interface SignatureSummary {
+  /** SHA-256 of the signature value octets: the signature's identity. */
+  readonly sha256: string;
+  /** Container format: authenticode, module-signature, cms, ... */
+  readonly format: string;
+  readonly signer: Signer;
+  /** Signature algorithm as the container names it (openssl-style name or OID). */
+  readonly signatureAlgorithm: string;
+  readonly digestAlgorithm?: string;
+  /** The digest the signature covers, as the container states it (hex). */
+  readonly digest?: string;
+  readonly status: Verification;
+  /** Why it is invalid or unverified. */
+  readonly reason?: string;
+  /** Signing time from signed attributes, or the timestamp's time, epoch ms. */
+  readonly signedAt?: number;
+  /** The artifact the signature covers: SHA-256 of the container's bytes, its format and size. */
+  readonly artifact: { readonly sha256: string; readonly format: string; readonly size: number };
+  /** SHA-256 fingerprints of every certificate the container carries. */
+  readonly certificates: readonly string[];
+  /** Timestamps and countersignatures on this signature. */
+  readonly countersignatures: readonly {
+    readonly kind: string;
+    readonly signer: Signer;
+    readonly status: Verification;
+    readonly reason?: string;
+    readonly at?: number;
+  }[];
+  /** Nested signatures (Authenticode's second signature), each summarised the same way. */
+  readonly nested?: readonly Omit<SignatureSummary, 'artifact'>[];
 }

@@ -8,11 +8,14 @@ export {
 export {
   certificates,
   keys,
+  signatures,
   certificateItem,
   keyItem,
+  signatureItem,
   keyLabel,
   type CertificateItem,
   type KeyItem,
+  type SignatureItem,
 } from './inventory.ts';
 export { buildReport, type Report, type ReportOptions, type ChainLink, type ExpiryItem } from './report.ts';
 export { renderText, renderHtml } from './render.ts';

@@ -1,3 +1,4 @@
+import type { SignatureSummary } from '@keywarden/core';
 import type { AssetRow, Store } from '@keywarden/store';
 
 const iso = (ms: number | undefined): string | undefined =>
@@ -39,6 +40,48 @@ export interface KeyItem {
     encrypted?: boolean;
     fileMode?: string;
   }[];
+}
+
+/** One signature on one artifact: who signed it, with what, and whether it verifies. */
+export interface SignatureItem {
+  sha256: string;
+  format: string;
+  status: SignatureSummary['status'];
+  reason?: string;
+  signer: SignatureSummary['signer'];
+  signatureAlgorithm: string;
+  digestAlgorithm?: string;
+  digest?: string;
+  signedAt?: string;
+  artifact: SignatureSummary['artifact'];
+  certificates: readonly string[];
+  countersignatures: SignatureSummary['countersignatures'];
+  nested?: SignatureSummary['nested'];
+  occurrences: { path: string; offset: number; layer: string }[];
+}
+
+export function signatureItem(a: AssetRow): SignatureItem {
+  const s = a.record as SignatureSummary;
+  return {
+    sha256: s.sha256,
+    format: s.format,
+    status: s.status,
+    ...(s.reason && { reason: s.reason }),
+    signer: s.signer,
+    signatureAlgorithm: s.signatureAlgorithm,
+    ...(s.digestAlgorithm && { digestAlgorithm: s.digestAlgorithm }),
+    ...(s.digest && { digest: s.digest }),
+    ...(s.signedAt !== undefined && { signedAt: iso(s.signedAt) }),
+    artifact: s.artifact,
+    certificates: s.certificates,
+    countersignatures: s.countersignatures,
+    ...(s.nested && { nested: s.nested }),
+    occurrences: a.occurrences.map((o) => ({ path: o.path, offset: o.offset, layer: o.layer })),
+  };
+}
+
+export async function* signatures(store: Store): AsyncGenerator<SignatureItem> {
+  for await (const a of store.assets({ kind: 'signature' })) yield signatureItem(a);
 }
 
 export function certificateItem(a: AssetRow): CertificateItem {

@@ -1,5 +1,14 @@
 import type { Detected } from '@keywarden/scan';
-import { assetId, type AssetInput, type Batch, type KeyInput, type OccurrenceInput } from '@keywarden/store';
+import type { SignatureSummary } from '@keywarden/core';
+import {
+  assetId,
+  keyRef,
+  type AssetInput,
+  type Batch,
+  type EdgeInput,
+  type KeyInput,
+  type OccurrenceInput,
+} from '@keywarden/store';
 
 export interface FileContext {
   readonly path: string;
@@ -12,16 +21,18 @@ export class BatchBuilder {
   assets: AssetInput[] = [];
   keys: KeyInput[] = [];
   occurrences: OccurrenceInput[] = [];
+  edges: EdgeInput[] = [];
 
   get size(): number {
     return this.occurrences.length;
   }
 
   take(): Batch {
-    const b = { assets: this.assets, keys: this.keys, occurrences: this.occurrences };
+    const b = { assets: this.assets, keys: this.keys, occurrences: this.occurrences, edges: this.edges };
     this.assets = [];
     this.keys = [];
     this.occurrences = [];
+    this.edges = [];
     return b;
   }
 
@@ -141,10 +152,80 @@ export class BatchBuilder {
           k,
         );
       }
+      case 'signature':
+        return this.signature(o.signature, at);
       case 'unparseable':
         this.occurrences.push({ ...at, format: o.format, status: 'unparseable', reason: o.reason });
         return undefined;
     }
+  }
+
+  /**
+   * A signature becomes three kinds of rows: the signature asset (who, how, valid?), the artifact it
+   * covers, and the edges between them and to the signer's key and certificate.
+   */
+  private signature(
+    s: SignatureSummary,
+    at: { path: string; offset: number; encoding: string; layer: string },
+  ): string {
+    const art = this.record(
+      {
+        kind: 'artifact',
+        identity: s.artifact.sha256,
+        subject: at.path,
+        record: s.artifact,
+      },
+      { ...at, offset: 0, format: s.artifact.format },
+    );
+    const id = this.record(
+      {
+        kind: 'signature',
+        identity: s.sha256,
+        ...(s.signer.keyId && { keyId: s.signer.keyId }),
+        ...(s.signer.subject && { subject: s.signer.subject }),
+        ...(s.signer.issuer && { issuer: s.signer.issuer }),
+        ...(s.signer.serial && { serial: s.signer.serial }),
+        ...(s.signedAt !== undefined && { notBefore: s.signedAt }),
+        ...(s.signer.keyAlgorithm && { algorithm: s.signer.keyAlgorithm }),
+        ...(s.signer.keySize !== undefined && { size: s.signer.keySize }),
+        ...(s.signer.curve && { curve: s.signer.curve }),
+        signatureAlgorithm: s.signatureAlgorithm,
+        ...(s.signer.ski && { aki: s.signer.ski }),
+        record: s,
+      },
+      { ...at, format: s.format },
+      s.signer.keyId && s.signer.keyAlgorithm
+        ? {
+            keyId: s.signer.keyId,
+            algorithm: s.signer.keyAlgorithm,
+            ...(s.signer.keySize !== undefined && { size: s.signer.keySize }),
+            ...(s.signer.curve && { curve: s.signer.curve }),
+          }
+        : undefined,
+    );
+    this.edges.push({
+      kind: 'covers',
+      from: id,
+      to: art,
+      reason: `${s.format} signature over this artifact`,
+    });
+    if (s.signer.keyId)
+      this.edges.push({ kind: 'signed-by', from: id, to: keyRef(s.signer.keyId), reason: signerReason(s) });
+    if (s.signer.certificate)
+      this.edges.push({
+        kind: 'signed-by',
+        from: id,
+        to: assetId('certificate', s.signer.certificate),
+        reason: signerReason(s),
+      });
+    for (const c of s.certificates)
+      this.edges.push({
+        kind: 'embeds',
+        from: art,
+        to: assetId('certificate', c),
+        reason: `carried in the ${s.format} signature's certificate set`,
+      });
+    return id;
   }
 
   private record(
@@ -164,4 +245,13 @@ export class BatchBuilder {
     this.occurrences.push({ ...occ, assetId: id, status: 'ok' });
     return id;
   }
+}
+
+function signerReason(s: SignatureSummary): string {
+  const by = s.signer.ski
+    ? `subject key identifier ${s.signer.ski}`
+    : s.signer.issuer
+      ? `issuer "${s.signer.issuer}" and serial ${s.signer.serial ?? '?'}`
+      : 'the key the container names';
+  return `${s.format} signer named by ${by}; signature ${s.status}${s.reason ? ` (${s.reason})` : ''}`;
 }

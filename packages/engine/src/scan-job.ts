@@ -36,6 +36,9 @@ export interface ScanSummary {
   readonly csrs: number;
   readonly crls: number;
   readonly sshCertificates: number;
+  /** Distinct signatures found on artifacts, and how many of them verified. */
+  readonly signatures: number;
+  readonly invalidSignatures: number;
   readonly unparseable: number;
   readonly unreadable: number;
   readonly refused: number;
@@ -67,6 +70,8 @@ export async function runScan(opts: ScanOptions): Promise<ScanSummary> {
     csr: new Set<string>(),
     crl: new Set<string>(),
     ssh: new Set<string>(),
+    signature: new Set<string>(),
+    invalid: new Set<string>(),
   };
   const counts = { files: 0, bytes: 0, unparseable: 0, unreadable: 0, refused: 0 };
   let filesInBatch = 0;
@@ -88,7 +93,8 @@ export async function runScan(opts: ScanOptions): Promise<ScanSummary> {
       builder.problem(entry.path, r.status, r.reason, layer);
     } else {
       for (const o of r.observations) {
-        const id = builder.add(o, { path: entry.path, layer, mode: entry.mode });
+        const path = o.path ?? entry.path;
+        const id = builder.add(o, { path, layer: o.path ? guessLayer(o.path) : layer, mode: entry.mode });
         if (!id) {
           counts.unparseable++;
           continue;
@@ -97,7 +103,10 @@ export async function runScan(opts: ScanOptions): Promise<ScanSummary> {
         else if (o.type === 'csr') seen.csr.add(id);
         else if (o.type === 'crl') seen.crl.add(id);
         else if (o.type === 'ssh-certificate') seen.ssh.add(id);
-        else {
+        else if (o.type === 'signature') {
+          seen.signature.add(id);
+          if (o.signature.status === 'invalid') seen.invalid.add(id);
+        } else {
           seen.key.add(id);
           if (o.type === 'private-key') seen.private.add(id);
         }
@@ -148,6 +157,8 @@ export async function runScan(opts: ScanOptions): Promise<ScanSummary> {
       csrs: seen.csr.size,
       crls: seen.crl.size,
       sshCertificates: seen.ssh.size,
+      signatures: seen.signature.size,
+      invalidSignatures: seen.invalid.size,
       seconds: Math.round(performance.now() - started) / 1000,
     };
   }

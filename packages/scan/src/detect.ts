@@ -24,7 +24,11 @@ import {
  * A private key we cannot open (encrypted PKCS#8) has no key identity; `sealedId` (SHA-256 of the
  * ciphertext container) lets the inventory still count it once however often it is copied.
  */
-export type Detected = Observation & { readonly sealedId?: string };
+export type Detected = Observation & {
+  readonly sealedId?: string;
+  /** Nested location when the observation is inside an archive entry: `outer.tar.gz!/inner/file`. */
+  readonly path?: string;
+};
 
 const CERT_LABELS = new Set(['CERTIFICATE', 'X509 CERTIFICATE', 'TRUSTED CERTIFICATE']);
 const CSR_LABELS = new Set(['CERTIFICATE REQUEST', 'NEW CERTIFICATE REQUEST']);

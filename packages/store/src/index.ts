@@ -1,6 +1,14 @@
 export { Store, DEFAULT_SQLITE_FILE, redact } from './store.ts';
-export type { AssetRow, OccurrenceRow, ProblemRow, ScanRow, AssetQuery, OpenOptions } from './store.ts';
-export type { AssetInput, KeyInput, OccurrenceInput, Batch } from './inputs.ts';
-export { assetId } from './inputs.ts';
-export type { AssetKind, OccurrenceStatus } from './schema.ts';
+export type {
+  AssetRow,
+  EdgeRow,
+  OccurrenceRow,
+  ProblemRow,
+  ScanRow,
+  AssetQuery,
+  OpenOptions,
+} from './store.ts';
+export type { AssetInput, EdgeInput, KeyInput, OccurrenceInput, Batch } from './inputs.ts';
+export { assetId, keyRef } from './inputs.ts';
+export type { AssetKind, EdgeKind, OccurrenceStatus } from './schema.ts';
 export { StoreError, type StoreErrorCode } from './error.ts';

@@ -1,4 +1,4 @@
-import type { AssetKind, OccurrenceStatus } from './schema.ts';
+import type { AssetKind, EdgeKind, OccurrenceStatus } from './schema.ts';
 
 /** What the engine hands the store for one batch. Nothing here may hold private key material. */
 export interface AssetInput {
@@ -44,12 +44,26 @@ export interface OccurrenceInput {
   readonly fileMode?: number;
 }
 
+export interface EdgeInput {
+  readonly kind: EdgeKind;
+  readonly from: string;
+  readonly to: string;
+  readonly reason: string;
+}
+
 export interface Batch {
   readonly assets: AssetInput[];
   readonly keys: KeyInput[];
   readonly occurrences: OccurrenceInput[];
+  /** Absent in batches that only carry inventory. */
+  readonly edges?: EdgeInput[];
 }
 
 export function assetId(kind: AssetKind, identity: string): string {
   return `${kind}:${identity}`;
+}
+
+/** The `to` of an edge that names a key by its identity rather than by an asset. */
+export function keyRef(keyId: string): string {
+  return `key:${keyId}`;
 }

@@ -79,4 +79,20 @@ export const migrations: Record<string, Migration> = {
       await db.schema.createIndex('occurrences_status').on('occurrences').column('status').execute();
     },
   },
+  '0002_edges': {
+    async up(db: Kysely<unknown>): Promise<void> {
+      await db.schema
+        .createTable('edges')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('from_id', 'text', (c) => c.notNull())
+        .addColumn('to_id', 'text', (c) => c.notNull())
+        .addColumn('reason', 'text', (c) => c.notNull())
+        .addColumn('first_seen', 'bigint', (c) => c.notNull())
+        .addColumn('last_seen', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('edges_from').on('edges').columns(['from_id', 'kind']).execute();
+      await db.schema.createIndex('edges_to').on('edges').columns(['to_id', 'kind']).execute();
+    },
+  },
 };

@@ -20,7 +20,16 @@ export interface KeysTable {
   last_seen: number;
 }
 
-export type AssetKind = 'certificate' | 'key' | 'csr' | 'crl' | 'ssh-certificate';
+export type AssetKind =
+  | 'certificate'
+  | 'key'
+  | 'csr'
+  | 'crl'
+  | 'ssh-certificate'
+  /** One act of signing found on an artifact; identity is the SHA-256 of the signature value. */
+  | 'signature'
+  /** A signed container (firmware image, EFI binary, kernel module, bundle); identity is the SHA-256 of its bytes. */
+  | 'artifact';
 
 export interface AssetsTable {
   /** `${kind}:${identity}`: content identity makes the primary key, so dedupe needs no lookup. */
@@ -68,9 +77,34 @@ export interface OccurrencesTable {
   last_seen: number;
 }
 
+/**
+ * How assets relate. `from_id` is an asset id; `to_id` is an asset id or `key:<key identity>` (a key
+ * may be known only through a certificate or a signer, with no key asset of its own).
+ */
+export type EdgeKind =
+  /** signature -> the artifact it covers */
+  | 'covers'
+  /** signature -> the key (and, when known, the certificate) that made it */
+  | 'signed-by'
+  /** artifact -> a certificate it carries (e.g. in its signature's certificate set) */
+  | 'embeds';
+
+export interface EdgesTable {
+  /** Stable hash of (kind, from, to): a rescan touches instead of duplicating. */
+  id: string;
+  kind: EdgeKind;
+  from_id: string;
+  to_id: string;
+  /** Why the edge holds, in words an auditor can check (e.g. 'CMS signer sid issuer+serial'). */
+  reason: string;
+  first_seen: number;
+  last_seen: number;
+}
+
 export interface Database {
   scans: ScansTable;
   keys: KeysTable;
   assets: AssetsTable;
   occurrences: OccurrencesTable;
+  edges: EdgesTable;
 }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { dialects, openTestStore } from './dialects.test-helper.ts';
-import { assetId, type AssetInput, type Batch } from './inputs.ts';
+import { assetId, keyRef, type AssetInput, type Batch } from './inputs.ts';
 import type { AssetRow } from './store.ts';
 
 const T0 = Date.UTC(2026, 0, 1);
@@ -63,6 +63,8 @@ for (const dialect of dialects()) {
           csr: 0,
           crl: 0,
           'ssh-certificate': 0,
+          signature: 0,
+          artifact: 0,
         });
         assert.equal(store.dialect, dialect);
       } finally {
@@ -174,6 +176,36 @@ for (const dialect of dialects()) {
         const problems = await store.problems();
         assert.equal(problems.length, 1);
         assert.equal(problems[0]!.reason, 'truncated header at offset 0');
+      } finally {
+        await dispose();
+      }
+    });
+
+    test('edges dedupe by kind and ends, touch last_seen on rescan, and query by either end', async () => {
+      const { store, dispose } = await openTestStore(dialect);
+      try {
+        const sig = assetId('signature', 'sig1');
+        const art = assetId('artifact', 'art1');
+        const edges = [
+          { kind: 'covers' as const, from: sig, to: art, reason: 'CMS detached over the module' },
+          { kind: 'signed-by' as const, from: sig, to: keyRef('key1'), reason: 'signer certificate key' },
+          { kind: 'signed-by' as const, from: sig, to: keyRef('key1'), reason: 'repeated in one batch' },
+        ];
+        const scan = await store.beginScan(['/x'], T0);
+        await store.ingest(scan, T0, { assets: [], keys: [], occurrences: [], edges });
+        await store.ingest(scan, T0 + 5, { assets: [], keys: [], occurrences: [], edges: edges.slice(0, 1) });
+        const from = await store.edges({ from: [sig] });
+        assert.deepEqual(
+          from.map((e) => [e.kind, e.to, e.firstSeen, e.lastSeen]),
+          [
+            ['covers', art, T0, T0 + 5],
+            ['signed-by', keyRef('key1'), T0, T0],
+          ],
+        );
+        const to = await store.edges({ kind: 'signed-by', to: [keyRef('key1')] });
+        assert.equal(to.length, 1);
+        assert.equal(to[0]!.from, sig);
+        assert.equal((await store.edges({ kind: 'embeds' })).length, 0);
       } finally {
         await dispose();
       }

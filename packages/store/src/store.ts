@@ -4,7 +4,7 @@ import { StoreError } from './error.ts';
 import { assetId, type AssetInput, type Batch } from './inputs.ts';
 import { migrations } from './migrations.ts';
 import { openPostgres } from './postgres/open.ts';
-import type { AssetKind, Database, OccurrenceStatus } from './schema.ts';
+import type { AssetKind, Database, EdgeKind, OccurrenceStatus } from './schema.ts';
 import { openSqlite } from './sqlite/open.ts';
 
 export const DEFAULT_SQLITE_FILE = '.keywarden/keywarden.db';
@@ -53,6 +53,15 @@ export interface ProblemRow {
   readonly lastSeen: number;
 }
 
+export interface EdgeRow {
+  readonly kind: EdgeKind;
+  readonly from: string;
+  readonly to: string;
+  readonly reason: string;
+  readonly firstSeen: number;
+  readonly lastSeen: number;
+}
+
 export interface AssetQuery {
   readonly kind: AssetKind;
   /** Only assets whose notAfter is before this instant (epoch ms). */
@@ -71,6 +80,10 @@ function chunks<T>(rows: readonly T[], n: number): T[][] {
 
 const opt = <T>(v: T | null): T | undefined => (v === null ? undefined : v);
 const int = (b: boolean | undefined): number | null => (b === undefined ? null : b ? 1 : 0);
+
+function edgeId(e: { kind: string; from: string; to: string }): string {
+  return createHash('sha256').update(`${e.kind}\0${e.from}\0${e.to}`).digest('hex').slice(0, 32);
+}
 
 function occurrenceId(o: { assetId?: string; status: string; path: string; offset: number }): string {
   return createHash('sha256')
@@ -251,6 +264,26 @@ export class Store {
               })),
             )
             .execute();
+        const edges = dedupe(
+          (batch.edges ?? []).map((e) => ({ ...e, id: edgeId(e) })),
+          (e) => e.id,
+        );
+        for (const part of chunks(edges, ROWS_PER_STATEMENT))
+          await tx
+            .insertInto('edges')
+            .values(
+              part.map((e) => ({
+                id: e.id,
+                kind: e.kind,
+                from_id: e.from,
+                to_id: e.to,
+                reason: e.reason,
+                first_seen: seenAt,
+                last_seen: seenAt,
+              })),
+            )
+            .onConflict((oc) => oc.column('id').doUpdateSet({ last_seen: seenAt }))
+            .execute();
       });
     } catch (err) {
       throw new StoreError('STORE_WRITE', `batch for scan ${scanId} not written: ${(err as Error).message}`, {
@@ -333,6 +366,30 @@ export class Store {
     }
   }
 
+  /** Edges, optionally of one kind, leaving the `from` ids or else entering the `to` ids. */
+  async edges(
+    q: { kind?: EdgeKind; from?: readonly string[]; to?: readonly string[] } = {},
+  ): Promise<EdgeRow[]> {
+    const column = q.from ? 'from_id' : 'to_id';
+    const ids = q.from ?? q.to;
+    const out: EdgeRow[] = [];
+    for (const part of ids ? chunks(ids, ROWS_PER_STATEMENT) : [undefined]) {
+      let query = this.db.selectFrom('edges').selectAll();
+      if (q.kind) query = query.where('kind', '=', q.kind);
+      if (part) query = query.where(column, 'in', part);
+      for (const r of await query.orderBy('from_id').orderBy('kind').orderBy('to_id').execute())
+        out.push({
+          kind: r.kind,
+          from: r.from_id,
+          to: r.to_id,
+          reason: r.reason,
+          firstSeen: r.first_seen,
+          lastSeen: r.last_seen,
+        });
+    }
+    return out;
+  }
+
   /** Everything that could not be parsed, read, or was refused by the walker. */
   async problems(): Promise<ProblemRow[]> {
     const rows = await this.db
@@ -358,7 +415,15 @@ export class Store {
       .select(['kind', (eb) => eb.fn.countAll<number>().as('n')])
       .groupBy('kind')
       .execute();
-    const out: Record<AssetKind, number> = { certificate: 0, key: 0, csr: 0, crl: 0, 'ssh-certificate': 0 };
+    const out: Record<AssetKind, number> = {
+      certificate: 0,
+      key: 0,
+      csr: 0,
+      crl: 0,
+      'ssh-certificate': 0,
+      signature: 0,
+      artifact: 0,
+    };
     for (const r of rows) out[r.kind] = Number(r.n);
     return out;
   }
