@@ -37,3 +37,5 @@ export {
   type ValidityStatus,
 } from './estate.ts';
 export { prng } from './random.ts';
+export { buildEfi, EFI_FILE_ALIGN, EFI_LFANEW } from './efi.ts';
+export { hasTool, needTools, opensslSigner, SIGN_FILE } from './tools.ts';
