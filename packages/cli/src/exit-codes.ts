@@ -6,6 +6,7 @@ export const EXIT = { ok: 0, findings: 1, usage: 2, input: 3, internal: 4 } as c
 const BY_CODE: Record<string, number> = {
   BAD_ARGUMENT: EXIT.usage,
   INPUT_MISSING: EXIT.input,
+  INPUT_INVALID: EXIT.input,
   STORE_OPEN: EXIT.input,
   STORE_NOT_FOUND: EXIT.input,
   DER_MALFORMED: EXIT.input,

@@ -1,9 +1,14 @@
-import { writeFile } from 'node:fs/promises';
+import { readFile, stat, writeFile } from 'node:fs/promises';
+import { basename } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import {
   atLeast,
   buildReport,
   certificates,
+  EngineError,
+  exportCbom,
+  importCbom,
+  MAX_BOM_BYTES,
   keys,
   signatures,
   renderHtml,
@@ -103,6 +108,11 @@ export function program(): Command {
                 `${summary.unparseable} unparseable, ${summary.unreadable} unreadable, ${summary.refused} refused\n` +
                 `scan ${summary.scanId} stored in ${store.location}\n`,
             );
+          if (!o.json && summary.signatures > 0) {
+            await write('signatures:\n');
+            for await (const sig of signatures(store, summary.scanId))
+              await write(`  ${signatureLine(sig)}\n`);
+          }
           if (floor) process.exitCode = failOn(await buildReport(store, { at }), floor);
         });
       },
@@ -188,6 +198,59 @@ export function program(): Command {
         });
       },
     );
+
+  p.command('export')
+    .description('Write what the store holds in a standard format')
+    .command('cbom')
+    .description('CycloneDX 1.6 CBOM: certificates, keys, algorithms, signatures and signed artifacts')
+    .addOption(dbOption())
+    .option('--out <file>', 'write the BOM to a file instead of stdout')
+    .option('--at <date>', 'the BOM timestamp (default: now)')
+    .action(async (o: { db?: string; out?: string; at?: string }) => {
+      const at = o.at === undefined ? Date.now() : parseInstant(o.at, '--at');
+      await withStore(o.db, async (store) => {
+        const text = JSON.stringify(await exportCbom(store, { at }), null, 2) + '\n';
+        if (o.out) await writeFile(o.out, text);
+        else await write(text);
+      });
+    });
+
+  p.command('import')
+    .description('Record what a document declares, as declared by its source')
+    .command('cbom')
+    .description(
+      "CycloneDX 1.6 CBOM (ours or another tool's); every asset is recorded at cbom:<source>#<bom-ref>",
+    )
+    .argument('<file>', 'the CBOM (JSON)')
+    .addOption(dbOption())
+    .option('--source <name>', 'who declared it (default: the file name)')
+    .option('--at <date>', 'record the import as taken at this instant (default: now)')
+    .action(async (file: string, o: { db?: string; source?: string; at?: string }) => {
+      const at = o.at === undefined ? Date.now() : parseInstant(o.at, '--at');
+      const size = await stat(file).then(
+        (s) => s.size,
+        () => {
+          throw new EngineError('INPUT_MISSING', `${file}: no such file`);
+        },
+      );
+      if (size > MAX_BOM_BYTES)
+        throw new EngineError(
+          'INPUT_INVALID',
+          `${file}: ${size} bytes is over the limit of ${MAX_BOM_BYTES}`,
+        );
+      const json = await readFile(file);
+      await withStore(o.db, async (store) => {
+        const s = await importCbom(json, store, { source: o.source ?? basename(file), at });
+        for (const n of s.notes) process.stderr.write(`note: ${n}\n`);
+        await write(
+          `imported ${s.components} components from ${file} as declared by ${s.source}: ` +
+            `${s.certificates} certificates, ${s.keys} keys, ${s.signatures} signatures, ` +
+            `${s.artifacts} artifacts, ${s.csrs} CSRs, ${s.crls} CRLs, ${s.sshCertificates} SSH certificates, ` +
+            `${s.edges} links; ${s.skipped} skipped\n` +
+            `scan ${s.scanId} stored in ${store.location}\n`,
+        );
+      });
+    });
   return p;
 }
 

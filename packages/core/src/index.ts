@@ -11,3 +11,7 @@ export type * from './observation.ts';
 export * from './csr.ts';
 export * from './crl.ts';
 export * from './keys/index.ts';
+export * from './verify.ts';
+export * from './cms.ts';
+export * from './pe.ts';
+export * from './module-sig.ts';

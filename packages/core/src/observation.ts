@@ -1,3 +1,4 @@
+import type { SignatureAlgorithm } from './algorithm.ts';
 import type { Certificate } from './x509.ts';
 
 /** A public key as the inventory records it. `keyId` is the key identity (SHA-256 of SPKI DER, hex). */
@@ -160,6 +161,19 @@ export interface SignatureSummary {
     readonly reason?: string;
     readonly at?: number;
   }[];
+  /**
+   * Public material for checking the signature later, when the container leaves out the signer's
+   * certificate (kernel modules) and it turns up elsewhere in the estate. Absent once checked.
+   */
+  readonly pending?: {
+    readonly signatureAlgorithm: SignatureAlgorithm;
+    /** The signature value, hex. */
+    readonly value: string;
+    /** The signed attributes as signed (DER SET), hex: the signature covers these when present. */
+    readonly signedAttributes?: string;
+    /** Otherwise the digest of the content, computed with digestAlgorithm. */
+    readonly contentDigest?: string;
+  };
   /** Nested signatures (Authenticode's second signature), each summarised the same way. */
   readonly nested?: readonly Omit<SignatureSummary, 'artifact'>[];
 }

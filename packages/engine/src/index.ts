@@ -22,3 +22,11 @@ export { renderText, renderHtml } from './render.ts';
 export { atLeast, isSeverity, RULES, SEVERITIES, type Finding, type Severity } from './findings.ts';
 export { EngineError, type EngineErrorCode } from './error.ts';
 export { BatchBuilder } from './normalise.ts';
+export {
+  exportCbom,
+  type CycloneDxBom,
+  type CdxComponent,
+  type CdxDependency,
+  type ExportOptions,
+} from './cbom-export.ts';
+export { importCbom, MAX_BOM_BYTES, type ImportOptions, type ImportSummary } from './cbom-import.ts';

@@ -44,6 +44,9 @@ export interface KeyItem {
 
 /** One signature on one artifact: who signed it, with what, and whether it verifies. */
 export interface SignatureItem {
+  /** Asset identity: the signature value together with the artifact it covers. */
+  id: string;
+  /** SHA-256 of the signature value. */
   sha256: string;
   format: string;
   status: SignatureSummary['status'];
@@ -63,6 +66,7 @@ export interface SignatureItem {
 export function signatureItem(a: AssetRow): SignatureItem {
   const s = a.record as SignatureSummary;
   return {
+    id: a.identity,
     sha256: s.sha256,
     format: s.format,
     status: s.status,
@@ -80,8 +84,10 @@ export function signatureItem(a: AssetRow): SignatureItem {
   };
 }
 
-export async function* signatures(store: Store): AsyncGenerator<SignatureItem> {
-  for await (const a of store.assets({ kind: 'signature' })) yield signatureItem(a);
+/** Every signature, or those a given scan saw. */
+export async function* signatures(store: Store, scanId?: string): AsyncGenerator<SignatureItem> {
+  for await (const a of store.assets({ kind: 'signature' }))
+    if (scanId === undefined || a.occurrences.some((o) => o.scanId === scanId)) yield signatureItem(a);
 }
 
 export function certificateItem(a: AssetRow): CertificateItem {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Detected } from '@keywarden/scan';
 import type { SignatureSummary } from '@keywarden/core';
 import {
@@ -180,7 +181,7 @@ export class BatchBuilder {
     const id = this.record(
       {
         kind: 'signature',
-        identity: s.sha256,
+        identity: signatureIdentity(s),
         ...(s.signer.keyId && { keyId: s.signer.keyId }),
         ...(s.signer.subject && { subject: s.signer.subject }),
         ...(s.signer.issuer && { issuer: s.signer.issuer }),
@@ -245,6 +246,14 @@ export class BatchBuilder {
     this.occurrences.push({ ...occ, assetId: id, status: 'ok' });
     return id;
   }
+}
+
+/**
+ * A signature is judged against the bytes it sits on: the same signature value copied onto a
+ * modified image is another (invalid) signature, so identity is the value and the artifact together.
+ */
+export function signatureIdentity(s: SignatureSummary): string {
+  return createHash('sha256').update(`${s.sha256}\0${s.artifact.sha256}`).digest('hex');
 }
 
 function signerReason(s: SignatureSummary): string {

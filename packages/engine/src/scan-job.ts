@@ -5,6 +5,7 @@ import { DetectorPool, guessLayer, walk, type FileResult, type WalkEntry } from 
 import type { Store } from '@keywarden/store';
 import { EngineError } from './error.ts';
 import { BatchBuilder } from './normalise.ts';
+import { resolveSigners } from './resolve-signers.ts';
 
 export interface ScanOptions {
   readonly roots: readonly string[];
@@ -94,7 +95,11 @@ export async function runScan(opts: ScanOptions): Promise<ScanSummary> {
     } else {
       for (const o of r.observations) {
         const path = o.path ?? entry.path;
-        const id = builder.add(o, { path, layer: o.path ? guessLayer(o.path) : layer, mode: entry.mode });
+        const id = builder.add(o, {
+          path,
+          layer: o.path ? guessLayer(o.path) : layer,
+          mode: o.mode ?? entry.mode,
+        });
         if (!id) {
           counts.unparseable++;
           continue;
@@ -139,6 +144,8 @@ export async function runScan(opts: ScanOptions): Promise<ScanSummary> {
     await Promise.all(window);
     flush();
     await writes;
+    // Signers named only by issuer and serial are checked once their certificate is in the store.
+    await resolveSigners(store, at);
     status = 'complete';
   } finally {
     await pool.close();

@@ -1,11 +1,13 @@
 import { hash } from 'node:crypto';
 import {
+  CMS_OIDS,
   checkDepth,
   classifyKeyDer,
   crlSummary,
   csrSummary,
   findJwks,
-  findPemBlocks,
+  pemBlocks,
+  readOid,
   findSshPublicKeys,
   hasPem,
   keyFromPem,
@@ -19,6 +21,8 @@ import {
   type Observation,
   type Tlv,
 } from '@keywarden/core';
+import { cmsFile, signedContainers } from './signed.ts';
+import { sweep } from './sweep.ts';
 
 /**
  * A private key we cannot open (encrypted PKCS#8) has no key identity; `sealedId` (SHA-256 of the
@@ -28,10 +32,23 @@ export type Detected = Observation & {
   readonly sealedId?: string;
   /** Nested location when the observation is inside an archive entry: `outer.tar.gz!/inner/file`. */
   readonly path?: string;
+  /** The archive entry's permission bits, where the archive records them. */
+  readonly mode?: number;
 };
 
 const CERT_LABELS = new Set(['CERTIFICATE', 'X509 CERTIFICATE', 'TRUSTED CERTIFICATE']);
 const CSR_LABELS = new Set(['CERTIFICATE REQUEST', 'NEW CERTIFICATE REQUEST']);
+const CMS_LABELS = new Set(['PKCS7', 'CMS', 'PKCS #7 SIGNED DATA']);
+
+/** A ContentInfo whose contentType is signedData (1.2.840.113549.1.7.2). */
+function isSignedData(der: Uint8Array, top: Tlv): boolean {
+  try {
+    const oid = readTlv(der, top.start, top.end);
+    return oid.tag === 0x06 && readOid(der, oid) === CMS_OIDS.signedData;
+  } catch {
+    return false;
+  }
+}
 
 function reason(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
@@ -77,13 +94,19 @@ function seal(o: Observation, container: Uint8Array): Detected {
 
 function pemObservations(buf: Buffer): Detected[] {
   const out: Detected[] = [];
-  for (const block of findPemBlocks(buf)) {
+  for (const block of pemBlocks(buf)) {
     const format = `pem:${block.label}`;
     if (block.error) {
       out.push({ type: 'unparseable', offset: block.offset, encoding: 'pem', format, reason: block.error });
       continue;
     }
     try {
+      if (CMS_LABELS.has(block.label)) {
+        // Offsets inside a decoded body mean nothing in the file: everything is at the block.
+        for (const o of cmsFile(block.der, 0, block.der.length))
+          out.push({ ...o, offset: block.offset, encoding: 'pem' });
+        continue;
+      }
       const key = keyFromPem(block.label, block.der, block.headers, block.offset);
       if (key) {
         out.push(seal(key, block.der));
@@ -100,13 +123,14 @@ function pemObservations(buf: Buffer): Detected[] {
 
 /**
  * A whole-file DER candidate: starts with a SEQUENCE whose header is sane and whose first child is
- * itself a SEQUENCE or INTEGER. Random binaries rarely pass, and truncated DER still does.
+ * a SEQUENCE, INTEGER or OID. Random binaries rarely pass, and truncated DER still does.
  */
 function derCandidate(buf: Buffer): Tlv | 'truncated' | undefined {
   if (buf.length < 8 || buf[0] !== 0x30) return undefined;
   const l = buf[1]!;
   const hdr = l < 0x80 ? 2 : l >= 0x81 && l <= 0x84 ? 2 + (l & 0x7f) : 0;
-  if (!hdr || (buf[hdr] !== 0x30 && buf[hdr] !== 0x02)) return undefined;
+  // A SEQUENCE or INTEGER first (certificates, keys, CRLs), or an OID (a CMS ContentInfo).
+  if (!hdr || (buf[hdr] !== 0x30 && buf[hdr] !== 0x02 && buf[hdr] !== 0x06)) return undefined;
   try {
     return readTlv(buf, 0, buf.length);
   } catch {
@@ -123,10 +147,40 @@ function looksLikeText(buf: Buffer): boolean {
   return true;
 }
 
+/**
+ * DER objects at any offset of a binary (firmware images, ELF files, built-in keyrings). PEM is
+ * already read by pemObservations. Where a container format has already reported its signatures,
+ * the SignedData the sweep would find again inside it is left to that reading.
+ */
+function embedded(buf: Buffer, signaturesRead: boolean): Detected[] {
+  const out: Detected[] = [];
+  for (const hit of sweep(buf)) {
+    if (hit.kind === 'pem' || (hit.kind === 'cms' && signaturesRead)) continue;
+    try {
+      if (hit.kind === 'cms') {
+        out.push(...cmsFile(buf, hit.offset, hit.end));
+        continue;
+      }
+      const o = fromDer(buf.subarray(hit.offset, hit.end), hit.offset, 'binary');
+      if (o) out.push(o);
+    } catch (err) {
+      out.push({
+        type: 'unparseable',
+        offset: hit.offset,
+        encoding: 'binary',
+        format: hit.kind,
+        reason: reason(err),
+      });
+    }
+  }
+  return out;
+}
+
 /** Everything cryptographic in one file's bytes, found by content alone. Never throws. */
 export function detect(buf: Buffer): Detected[] {
   const out: Detected[] = [];
   try {
+    out.push(...signedContainers(buf));
     if (hasPem(buf)) out.push(...pemObservations(buf));
     const der = derCandidate(buf);
     if (der === 'truncated') {
@@ -137,6 +191,12 @@ export function detect(buf: Buffer): Detected[] {
         format: 'der',
         reason: 'DER length runs past the end of the file (truncated?)',
       });
+    } else if (der && isSignedData(buf, der)) {
+      try {
+        out.push(...cmsFile(buf, 0, der.end));
+      } catch (err) {
+        out.push({ type: 'unparseable', offset: 0, encoding: 'der', format: 'cms', reason: reason(err) });
+      }
     } else if (der) {
       try {
         const o = fromDer(der.end === buf.length ? buf : buf.subarray(0, der.end), 0, 'der');
@@ -172,7 +232,13 @@ export function detect(buf: Buffer): Detected[] {
           }
         }
       }
-    }
+    } else
+      out.push(
+        ...embedded(
+          buf,
+          out.some((o) => o.type === 'signature'),
+        ),
+      );
   } catch (err) {
     out.push({
       type: 'unparseable',

@@ -4,3 +4,7 @@ export { detect, type Detected } from './detect.ts';
 export { scanFile, type FileResult } from './scan-file.ts';
 export { DetectorPool } from './pool.ts';
 export { ScanError, type ScanErrorCode } from './error.ts';
+export { walkArchive, type ArchiveItem } from './archive/walk.ts';
+export { sniffArchive, type ArchiveFormat } from './archive/sniff.ts';
+export { DEFAULT_LIMITS, type ArchiveLimits } from './archive/limits.ts';
+export { sweep, sweepFd, SWEEP_OVERLAP, type SweepHit, type SweepOptions, type FdSweepHit } from './sweep.ts';

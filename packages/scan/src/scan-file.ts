@@ -1,5 +1,7 @@
 import { open } from 'node:fs/promises';
 import { extname } from 'node:path';
+import { walkArchive } from './archive/walk.ts';
+import { sniffArchive } from './archive/sniff.ts';
 import { detect, type Detected } from './detect.ts';
 
 export type FileResult =
@@ -49,7 +51,7 @@ export async function scanFile(path: string, maxBytes: number): Promise<FileResu
     if (code === 'ENOENT') return { status: 'unreadable', reason: 'vanished before it could be read' };
     return { status: 'unreadable', reason: `cannot read: ${code ?? (err as Error).message}` };
   }
-  const observations = detect(buf);
+  const observations = sniffArchive(buf) ? archiveObservations(buf, path) : detect(buf);
   if (observations.length === 0 && CRYPTO_EXTENSIONS.has(extname(path).toLowerCase()))
     observations.push({
       type: 'unparseable',
@@ -62,4 +64,28 @@ export async function scanFile(path: string, maxBytes: number): Promise<FileResu
           : 'named like crypto material but holds no PEM block, DER object, SSH key or JWK',
     });
   return { status: 'ok', observations };
+}
+
+/**
+ * Every entry of an archive (recursively, bounded by the archive limits) through the detectors, each
+ * observation at its nested location; what the walker refuses or cannot read is recorded with why.
+ */
+function archiveObservations(buf: Buffer, path: string): Detected[] {
+  const out: Detected[] = [];
+  for (const item of walkArchive(buf, path)) {
+    if (item.kind === 'problem') {
+      out.push({
+        type: 'unparseable',
+        offset: 0,
+        encoding: 'binary',
+        format: 'archive',
+        reason: `${item.status}: ${item.reason}`,
+        path: item.path,
+      });
+      continue;
+    }
+    for (const o of detect(item.data))
+      out.push({ ...o, path: item.path, ...(item.mode !== undefined && { mode: item.mode }) });
+  }
+  return out;
 }

@@ -98,3 +98,28 @@ test('the layer guess takes the deepest directory that names one', () => {
   assert.equal(guessLayer('/srv/devices/cohort-2024/dev1.crt'), 'device');
   assert.equal(guessLayer('/tmp/x.pem'), 'unknown');
 });
+
+test('DER material inside a binary image is found at its offset; a firmware tarball names the entry', async () => {
+  const certDer = Buffer.from(certPem.replace(/-----[A-Z ]+-----|\s/g, ''), 'base64');
+  const keyDer = execFileSync('openssl', ['pkey', '-in', join(dir, 'k.pem'), '-pubout', '-outform', 'DER']);
+  // A firmware image: code-like bytes, then the certificate at 0x1f00 and a public key after it.
+  const image = Buffer.alloc(0x4000);
+  for (let i = 0; i < image.length; i++) image[i] = (i * 131 + (i >> 7)) & 0xff;
+  certDer.copy(image, 0x1f00);
+  keyDer.copy(image, 0x3000);
+  const found = detect(image);
+  const cert = found.find((o) => o.type === 'certificate');
+  assert.equal(cert?.offset, 0x1f00);
+  assert.equal(cert?.encoding, 'binary');
+  const key = found.find((o) => o.type === 'public-key');
+  assert.equal(key?.offset, 0x3000);
+  const fw = join(dir, 'fw');
+  execFileSync('mkdir', ['-p', join(fw, 'usr/lib')]);
+  writeFileSync(join(fw, 'usr/lib/fw.bin'), image);
+  execFileSync('tar', ['-czf', join(dir, 'image.tar.gz'), '-C', fw, 'usr']);
+  const r = await scanFile(join(dir, 'image.tar.gz'), 1 << 24);
+  assert.equal(r.status, 'ok');
+  const inner = r.status === 'ok' ? r.observations.find((o) => o.type === 'certificate') : undefined;
+  assert.equal(inner?.path, `${join(dir, 'image.tar.gz')}!/usr/lib/fw.bin`);
+  assert.equal(inner?.offset, 0x1f00);
+});

@@ -93,6 +93,12 @@ export const migrations: Record<string, Migration> = {
         .execute();
       await db.schema.createIndex('edges_from').on('edges').columns(['from_id', 'kind']).execute();
       await db.schema.createIndex('edges_to').on('edges').columns(['to_id', 'kind']).execute();
+      // Signers are named by issuer and serial (CMS sid): finding their certificate must not scan.
+      await db.schema
+        .createIndex('assets_issuer_serial')
+        .on('assets')
+        .columns(['issuer', 'serial'])
+        .execute();
     },
   },
 };

@@ -26,7 +26,7 @@ export type AssetKind =
   | 'csr'
   | 'crl'
   | 'ssh-certificate'
-  /** One act of signing found on an artifact; identity is the SHA-256 of the signature value. */
+  /** One act of signing found on an artifact; identity is the SHA-256 of the signature value and the artifact's digest. */
   | 'signature'
   /** A signed container (firmware image, EFI binary, kernel module, bundle); identity is the SHA-256 of its bytes. */
   | 'artifact';

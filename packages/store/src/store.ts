@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { Migrator, type Kysely, type MigrationProvider } from 'kysely';
 import { StoreError } from './error.ts';
-import { assetId, type AssetInput, type Batch } from './inputs.ts';
+import { assetId, type AssetInput, type Batch, type EdgeInput } from './inputs.ts';
 import { migrations } from './migrations.ts';
 import { openPostgres } from './postgres/open.ts';
 import type { AssetKind, Database, EdgeKind, OccurrenceStatus } from './schema.ts';
@@ -34,6 +34,8 @@ export interface OccurrenceRow {
   readonly fileMode?: number;
   readonly firstSeen: number;
   readonly lastSeen: number;
+  /** The scan that last saw it. */
+  readonly scanId: string;
 }
 
 /** A stored asset: what was ingested, plus its id and every occurrence. */
@@ -64,6 +66,8 @@ export interface EdgeRow {
 
 export interface AssetQuery {
   readonly kind: AssetKind;
+  /** Only these asset ids. */
+  readonly ids?: readonly string[];
   /** Only assets whose notAfter is before this instant (epoch ms). */
   readonly expiringBefore?: number;
 }
@@ -310,6 +314,7 @@ export class Store {
     for (;;) {
       let query = this.db.selectFrom('assets').selectAll().where('kind', '=', q.kind).where('id', '>', after);
       if (q.expiringBefore !== undefined) query = query.where('not_after', '<', q.expiringBefore);
+      if (q.ids) query = query.where('id', 'in', q.ids.length ? q.ids : ['']);
       const rows = await query.orderBy('id').limit(PAGE).execute();
       if (rows.length === 0) return;
       const occ = await this.db
@@ -337,6 +342,7 @@ export class Store {
           ...(o.file_mode !== null && { fileMode: o.file_mode }),
           firstSeen: o.first_seen,
           lastSeen: o.last_seen,
+          scanId: o.scan_id,
         });
         byAsset.set(o.asset_id!, list);
       }
@@ -363,6 +369,76 @@ export class Store {
           occurrences: byAsset.get(r.id) ?? [],
         } as AssetRow;
       after = rows[rows.length - 1]!.id;
+    }
+  }
+
+  /** Certificates named the way a CMS signer names its own: by issuer and serial, or by SKI. */
+  async certificatesNamed(q: { issuer: string; serial: string } | { ski: string }): Promise<AssetRow[]> {
+    let query = this.db.selectFrom('assets').select('id').where('kind', '=', 'certificate');
+    query =
+      'ski' in q
+        ? query.where('ski', '=', q.ski)
+        : query.where('issuer', '=', q.issuer).where('serial', '=', q.serial);
+    const ids = (await query.orderBy('id').limit(16).execute()).map((r) => r.id);
+    const out: AssetRow[] = [];
+    for (const id of ids) {
+      const row = await this.asset(id);
+      if (row) out.push(row);
+    }
+    return out;
+  }
+
+  /** One asset by id, with its occurrences. */
+  async asset(id: string): Promise<AssetRow | undefined> {
+    const kind = id.slice(0, id.indexOf(':')) as AssetKind;
+    for await (const r of this.assets({ kind, ids: [id] })) return r;
+    return undefined;
+  }
+
+  /**
+   * Revise what is known of an asset after a later check (a signature verified once its signer's
+   * certificate turned up): the identity stays, the descriptive columns and the record change.
+   */
+  async amendAsset(
+    id: string,
+    patch: Pick<AssetInput, 'record'> &
+      Partial<Pick<AssetInput, 'keyId' | 'subject' | 'algorithm' | 'size' | 'curve'>>,
+    edges: readonly EdgeInput[] = [],
+    at = Date.now(),
+  ): Promise<void> {
+    try {
+      await this.db.transaction().execute(async (tx) => {
+        await tx
+          .updateTable('assets')
+          .set({
+            record: JSON.stringify(patch.record),
+            ...(patch.keyId !== undefined && { key_id: patch.keyId }),
+            ...(patch.subject !== undefined && { subject: patch.subject }),
+            ...(patch.algorithm !== undefined && { algorithm: patch.algorithm }),
+            ...(patch.size !== undefined && { size: patch.size }),
+            ...(patch.curve !== undefined && { curve: patch.curve }),
+          })
+          .where('id', '=', id)
+          .execute();
+        for (const e of edges)
+          await tx
+            .insertInto('edges')
+            .values({
+              id: edgeId(e),
+              kind: e.kind,
+              from_id: e.from,
+              to_id: e.to,
+              reason: e.reason,
+              first_seen: at,
+              last_seen: at,
+            })
+            .onConflict((oc) => oc.column('id').doUpdateSet({ last_seen: at, reason: e.reason }))
+            .execute();
+      });
+    } catch (err) {
+      throw new StoreError('STORE_WRITE', `asset ${id} not amended: ${(err as Error).message}`, {
+        cause: err,
+      });
     }
   }
 
