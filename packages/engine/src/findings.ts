@@ -30,5 +30,9 @@ export const RULES: Record<string, string> = {
   'KW-KEY-WORLD-READABLE': 'unencrypted private key in a file that other users can read',
   'KW-WEAK-SIGNATURE': 'certificate signed with MD5 or SHA-1',
   'KW-WEAK-KEY': 'RSA or DSA key shorter than 2048 bits, or EC key shorter than 256 bits',
+  'KW-SIGNATURE-INVALID':
+    'a signature on an artifact does not verify (content changed after signing, or wrong key)',
+  'KW-SIGNATURE-UNVERIFIED':
+    "a signature on an artifact could not be checked: the signer's key is not in the store",
   'KW-UNPARSEABLE': 'something that looked like crypto material could not be parsed, read, or was refused',
 };

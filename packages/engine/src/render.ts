@@ -62,7 +62,18 @@ export function renderText(r: Report): string {
   lines.push(...expiryLines('within 90 days', r.expiry.within90Days));
   lines.push(...expiryLines('within 1 year', r.expiry.within1Year));
   if (r.expiry.before) lines.push(...expiryLines(`before ${r.expiry.before.date}`, r.expiry.before.items));
-  lines.push('', '4. Supplier signing', `  ${r.supplierSigning.note}`);
+  const sg = r.signatures;
+  lines.push(
+    '',
+    '4. Signatures on artifacts and supplier signing',
+    `  ${sg.items.length} signatures: ${sg.valid} valid, ${sg.invalid} invalid, ${sg.unverified} unverified`,
+  );
+  for (const x of sg.items.slice(0, 50))
+    lines.push(
+      `    ${x.status.toUpperCase().padEnd(10)}  ${x.format}  ${x.signatureAlgorithm}  ${x.signer.subject ?? x.signer.issuer ?? '?'}  ${x.occurrences[0]?.path ?? ''}${x.reason ? `  (${x.reason})` : ''}`,
+    );
+  if (sg.items.length > 50) lines.push(`    … ${sg.items.length - 50} more`);
+  lines.push(`  ${r.supplierSigning.note}`);
   lines.push('', `Could not be parsed or read: ${r.problems.length}`);
   for (const p of r.problems.slice(0, 50))
     lines.push(`    ${p.status}  ${p.path}${p.offset ? '@' + p.offset : ''}: ${p.reason}`);
@@ -145,7 +156,19 @@ ${table(
 <h3>Within 90 days</h3>${expiryTable(r.expiry.within90Days)}
 <h3>Within 1 year</h3>${expiryTable(r.expiry.within1Year)}
 ${r.expiry.before ? `<h3>Before ${esc(r.expiry.before.date)}</h3>${expiryTable(r.expiry.before.items)}` : ''}
-<h2>4. Supplier signing</h2><p>${esc(r.supplierSigning.note)}</p>
+<h2>4. Signatures on artifacts and supplier signing</h2>
+<p>${r.signatures.valid} valid, ${r.signatures.invalid} invalid, ${r.signatures.unverified} unverified.</p>${table(
+    ['status', 'format', 'algorithm', 'signer', 'where', 'reason'],
+    r.signatures.items.map((x) => [
+      x.status,
+      x.format,
+      x.signatureAlgorithm,
+      x.signer.subject ?? x.signer.issuer ?? '',
+      x.occurrences[0]?.path ?? '',
+      x.reason ?? '',
+    ]),
+  )}
+<p>${esc(r.supplierSigning.note)}</p>
 <h2>Could not be parsed or read</h2>${table(
     ['status', 'path', 'offset', 'reason'],
     r.problems.map((p) => [p.status, p.path, p.offset, p.reason]),

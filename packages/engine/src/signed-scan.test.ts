@@ -13,6 +13,7 @@ import { keyRef, assetId } from '@keywarden/store';
 import { buildEfi, hasTool, needTools, opensslSigner, SIGN_FILE } from '@keywarden/testkit';
 import { dialects, openTestStore } from '../../store/src/dialects.test-helper.ts';
 import { certificates, signatures, type SignatureItem } from './inventory.ts';
+import { buildReport } from './report.ts';
 import { runScan } from './scan-job.ts';
 
 const TOOLS = ['dpkg-deb', 'sbsign', 'osslsigncode', SIGN_FILE, 'openssl'];
@@ -199,6 +200,15 @@ for (const dialect of dialects())
           ].sort(),
         );
         assert.ok(summary.signatures >= 5 && summary.invalidSignatures >= 1, JSON.stringify(summary));
+        const report = await buildReport(ctx.store, { at: Date.now() });
+        assert.equal(report.signatures.invalid, 2, 'the tampered image and the tampered module');
+        assert.equal(report.signatures.unverified, 1, 'the orphan module');
+        const invalid = report.findings
+          .filter((f) => f.rule === 'KW-SIGNATURE-INVALID')
+          .map((f) => f.subject);
+        assert.ok(
+          invalid.some((p) => p.endsWith('tampered.efi')) && invalid.some((p) => p.endsWith('tampered.ko')),
+        );
       } finally {
         await ctx.dispose();
       }
