@@ -21,6 +21,7 @@ import {
   type Observation,
   type Tlv,
 } from '@keywarden/core';
+import { formatObservations } from './formats/index.ts';
 import { cmsFile, signedContainers } from './signed.ts';
 import { sweep } from './sweep.ts';
 
@@ -176,11 +177,19 @@ function embedded(buf: Buffer, signaturesRead: boolean): Detected[] {
   return out;
 }
 
-/** Everything cryptographic in one file's bytes, found by content alone. Never throws. */
-export function detect(buf: Buffer): Detected[] {
+/**
+ * Everything cryptographic in one file's bytes, found by content alone. Never throws. `name` (the
+ * file or entry path) only helps where a format leaves something unsaid, such as a UEFI variable's name.
+ */
+export function detect(buf: Buffer, name?: string): Detected[] {
   const out: Detected[] = [];
   try {
     out.push(...signedContainers(buf));
+    // A container that a format reader claims (keystore, MCUboot image, UEFI variable) is read by it
+    // alone: the generic DER paths would report its parts again, or call it unparseable.
+    const formats = formatObservations(buf, name);
+    out.push(...formats.found);
+    if (formats.claimed) return out;
     if (hasPem(buf)) out.push(...pemObservations(buf));
     const der = derCandidate(buf);
     if (der === 'truncated') {

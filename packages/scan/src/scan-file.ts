@@ -51,7 +51,7 @@ export async function scanFile(path: string, maxBytes: number): Promise<FileResu
     if (code === 'ENOENT') return { status: 'unreadable', reason: 'vanished before it could be read' };
     return { status: 'unreadable', reason: `cannot read: ${code ?? (err as Error).message}` };
   }
-  const observations = sniffArchive(buf) ? archiveObservations(buf, path) : detect(buf);
+  const observations = sniffArchive(buf) ? archiveObservations(buf, path) : detect(buf, path);
   if (observations.length === 0 && CRYPTO_EXTENSIONS.has(extname(path).toLowerCase()))
     observations.push({
       type: 'unparseable',
@@ -84,7 +84,7 @@ function archiveObservations(buf: Buffer, path: string): Detected[] {
       });
       continue;
     }
-    for (const o of detect(item.data))
+    for (const o of detect(item.data, item.path))
       out.push({ ...o, path: item.path, ...(item.mode !== undefined && { mode: item.mode }) });
   }
   return out;

@@ -44,7 +44,7 @@ function certAt(buf: Uint8Array, r: { start: number; end: number }): Certificate
   }
 }
 
-function signerOf(buf: Uint8Array, sd: SignedData, s: CmsSigner): Signer {
+export function signerOf(buf: Uint8Array, sd: SignedData, s: CmsSigner): Signer {
   const r = signerCertificate(buf, sd, s);
   const cert = r && certAt(buf, r);
   const named = 'ski' in s.sid ? { ski: s.sid.ski } : { issuer: s.sid.issuer.text, serial: s.sid.serial };
@@ -191,7 +191,7 @@ function pendingCheck(
  * CMS often names only the key type (rsaEncryption, id-ecPublicKey) and the hash separately; the
  * inventory shows the scheme as a certificate would name it.
  */
-function signatureName(s: CmsSigner): string {
+export function signatureName(s: CmsSigner): string {
   const h = s.digestAlgorithm.toUpperCase();
   if (s.signatureAlgorithm.oid === '1.2.840.113549.1.1.1') return `${s.digestAlgorithm}WithRSAEncryption`;
   if (s.signatureAlgorithm.oid === '1.2.840.10045.2.1') return `ecdsa-with-${h}`;

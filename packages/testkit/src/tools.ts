@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
+import { accessSync, constants, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 
@@ -26,6 +26,15 @@ const PACKAGES: Record<string, string> = {
   cpio: 'cpio',
   ar: 'binutils',
   'dpkg-deb': 'dpkg',
+  gpg: 'gnupg',
+  keytool: 'default-jdk-headless',
+  'cert-to-efi-sig-list': 'efitools',
+  'sign-efi-sig-list': 'efitools',
+  'sig-list-to-certs': 'efitools',
+  'hash-to-efi-sig-list': 'efitools',
+  mkimage: 'u-boot-tools',
+  dtc: 'device-tree-compiler',
+  fdtget: 'device-tree-compiler',
 };
 
 /** A tool on PATH (or an absolute path to an executable) that can be started. */
@@ -92,4 +101,21 @@ export function opensslSigner(
     { stdio: 'ignore' },
   );
   return { key, cert };
+}
+
+let p12Count = 0;
+
+/** A PKCS#12 file made by `openssl pkcs12 -export` in `dir` from a certificate and key (`opts` added). */
+export function opensslPkcs12(
+  dir: string,
+  signer: { key: string; cert: string },
+  password: string,
+  ...opts: string[]
+): { file: string; buf: Buffer } {
+  const file = join(dir, `export-${p12Count++}.p12`);
+  const args = ['pkcs12', '-export', '-in', signer.cert, '-inkey', signer.key, '-name', 'leaf'];
+  execFileSync('openssl', [...args, '-out', file, '-passout', `pass:${password}`, ...opts], {
+    stdio: 'ignore',
+  });
+  return { file, buf: readFileSync(file) };
 }

@@ -1,0 +1,35 @@
+import type { Detected } from '../detect.ts';
+import { detectFit } from './fit.ts';
+import { detectKeystore } from './keystore.ts';
+import { detectMcuboot } from './mcuboot.ts';
+import { detectOpenpgp } from './openpgp.ts';
+import { detectUefi } from './uefi.ts';
+
+/**
+ * Format readers that recognise their container by its own magic and return [] otherwise. Each
+ * never throws: a container that lies is one unparseable observation with the reason.
+ *
+ * A whole-file format (a keystore, an MCUboot image, an OpenPGP keyring) claims the file: nothing else reads it. UEFI
+ * signature lists and variable stores also sit inside larger firmware images, which the embedded
+ * sweep must still read.
+ */
+const READERS: readonly { claims: boolean; read: (buf: Buffer, name?: string) => Detected[] }[] = [
+  { claims: true, read: (b) => detectMcuboot(b) },
+  { claims: true, read: (b) => detectKeystore(b) },
+  // Keyrings, armored keys, Release.gpg and InRelease: the file is OpenPGP through and through.
+  { claims: true, read: (b) => detectOpenpgp(b) },
+  { claims: false, read: (b, name) => detectUefi(b, name) },
+  // FIT images and U-Boot control DTBs, at any offset (a DTB is often appended to U-Boot itself).
+  { claims: false, read: (b) => detectFit(b) },
+];
+
+export function formatObservations(buf: Buffer, name?: string): { claimed: boolean; found: Detected[] } {
+  const found: Detected[] = [];
+  let claimed = false;
+  for (const r of READERS) {
+    const got = r.read(buf, name);
+    if (got.length > 0 && r.claims) claimed = true;
+    found.push(...got);
+  }
+  return { claimed, found };
+}
