@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { createPrivateKey } from 'node:crypto';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -137,8 +138,30 @@ export function secretNeedles(ders: readonly Buffer[]): Buffer[] {
   const out: Buffer[] = [];
   for (const der of ders) {
     out.push(der, Buffer.from(der.toString('base64')), Buffer.from(der.toString('hex')));
-    // A 64-character PEM line from the middle of the key.
-    out.push(Buffer.from(der.toString('base64').slice(64, 128)));
+    // The 64-character PEM line that carries most of the private value. Not just any line: a line
+    // of an RSA key's modulus is public, and a certificate for the key may legitimately hold it.
+    const secret = Buffer.from(privateValue(der) ?? '', 'base64url');
+    const at = secret.length ? der.indexOf(secret) : -1;
+    if (at < 0) continue;
+    let best = 0;
+    let line = 0;
+    for (let i = 0; i * 48 < der.length; i++) {
+      const overlap = Math.min(at + secret.length, i * 48 + 48) - Math.max(at, i * 48);
+      if (overlap > best) [best, line] = [overlap, i];
+    }
+    out.push(Buffer.from(der.toString('base64').slice(line * 64, line * 64 + 64)));
   }
   return out;
+}
+
+/** The private value (RSA d, EC or EdDSA scalar) of a PKCS#8, SEC1 or PKCS#1 DER key, base64url. */
+function privateValue(der: Buffer): string | undefined {
+  for (const type of ['pkcs8', 'sec1', 'pkcs1'] as const) {
+    try {
+      return createPrivateKey({ key: der, format: 'der', type }).export({ format: 'jwk' }).d;
+    } catch {
+      // not this container
+    }
+  }
+  return undefined;
 }
