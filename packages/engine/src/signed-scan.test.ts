@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -112,6 +113,27 @@ before(() => {
     'bundle.p7m',
   ]);
   writeFileSync(join(root, 'cloud/ota/bundle.p7m'), readFileSync(join(work, 'bundle.p7m')));
+  // A detached signature beside the file it signs, and the same signature beside a modified copy.
+  run('openssl', [
+    'cms',
+    '-sign',
+    '-binary',
+    '-in',
+    'bundle.bin',
+    '-signer',
+    'ota.crt',
+    '-inkey',
+    'ota.key',
+    '-outform',
+    'DER',
+    '-out',
+    'bundle.bin.p7s',
+  ]);
+  mkdirSync(join(root, 'cloud/ota/mirror'), { recursive: true });
+  for (const d of ['cloud/ota', 'cloud/ota/mirror'])
+    writeFileSync(join(root, d, 'update.bin.p7s'), readFileSync(join(work, 'bundle.bin.p7s')));
+  writeFileSync(join(root, 'cloud/ota/update.bin'), readFileSync(join(work, 'bundle.bin')));
+  writeFileSync(join(root, 'cloud/ota/mirror/update.bin'), Buffer.alloc(3000, 0x43));
 });
 
 after(() => {
@@ -190,6 +212,17 @@ for (const dialect of dialects())
           true,
         );
 
+        // The detached signature is checked over the file beside it, and covers that file.
+        const [detached] = at('/cloud/ota/update.bin.p7s');
+        assert.equal(detached?.status, 'valid', detached?.reason);
+        assert.equal(
+          detached.artifact.sha256,
+          createHash('sha256').update(Buffer.alloc(3000, 0x42)).digest('hex'),
+        );
+        const [mirrored] = at('/mirror/update.bin.p7s');
+        assert.equal(mirrored?.status, 'invalid');
+        assert.match(mirrored.reason ?? '', /digest/i);
+
         const edges = await ctx.store.edges({ from: [assetId('signature', shim.id)] });
         assert.deepEqual(
           edges.map((e) => [e.kind, e.to]).sort(),
@@ -201,7 +234,11 @@ for (const dialect of dialects())
         );
         assert.ok(summary.signatures >= 5 && summary.invalidSignatures >= 1, JSON.stringify(summary));
         const report = await buildReport(ctx.store, { at: Date.now() });
-        assert.equal(report.signatures.invalid, 2, 'the tampered image and the tampered module');
+        assert.equal(
+          report.signatures.invalid,
+          3,
+          'the tampered image, the tampered module, the modified update',
+        );
         assert.equal(report.signatures.unverified, 1, 'the orphan module');
         const invalid = report.findings
           .filter((f) => f.rule === 'KW-SIGNATURE-INVALID')

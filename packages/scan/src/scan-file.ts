@@ -1,8 +1,9 @@
-import { open } from 'node:fs/promises';
+import { open, readFile, stat } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { walkArchive } from './archive/walk.ts';
 import { sniffArchive } from './archive/sniff.ts';
 import { detect, type Detected } from './detect.ts';
+import { cmsFile } from './signed.ts';
 
 export type FileResult =
   | { readonly status: 'ok'; readonly observations: Detected[] }
@@ -51,7 +52,9 @@ export async function scanFile(path: string, maxBytes: number): Promise<FileResu
     if (code === 'ENOENT') return { status: 'unreadable', reason: 'vanished before it could be read' };
     return { status: 'unreadable', reason: `cannot read: ${code ?? (err as Error).message}` };
   }
-  const observations = sniffArchive(buf) ? archiveObservations(buf, path) : detect(buf, path);
+  let observations = sniffArchive(buf) ? archiveObservations(buf, path) : detect(buf, path);
+  if (observations.some(isDetachedCms))
+    observations = (await withContent(buf, path, maxBytes)) ?? observations;
   if (observations.length === 0 && CRYPTO_EXTENSIONS.has(extname(path).toLowerCase()))
     observations.push({
       type: 'unparseable',
@@ -88,4 +91,27 @@ function archiveObservations(buf: Buffer, path: string): Detected[] {
       out.push({ ...o, path: item.path, ...(item.mode !== undefined && { mode: item.mode }) });
   }
   return out;
+}
+
+const DETACHED_SUFFIX = /\.(p7s|sig|cms|p7)$/i;
+
+function isDetachedCms(o: Detected): boolean {
+  return o.type === 'signature' && o.signature.artifact.format === 'cms-detached';
+}
+
+/**
+ * A detached signature file (`update.bin.p7s`) is read with the file it signs (`update.bin`) when
+ * that sits beside it, so the signature is checked and covers that file. Undefined when there is
+ * no such file, it is too large, or the signature is not one whole-file SignedData.
+ */
+async function withContent(buf: Buffer, path: string, maxBytes: number): Promise<Detected[] | undefined> {
+  if (!DETACHED_SUFFIX.test(path)) return undefined;
+  const sibling = path.replace(DETACHED_SUFFIX, '');
+  try {
+    const st = await stat(sibling);
+    if (!st.isFile() || st.size > maxBytes) return undefined;
+    return cmsFile(buf, 0, buf.length, await readFile(sibling));
+  } catch {
+    return undefined;
+  }
 }

@@ -317,15 +317,18 @@ export function signedContainers(buf: Buffer): Detected[] {
   return out;
 }
 
-/** A standalone CMS/PKCS#7 SignedData (a .p7s, a RAUC or SWUpdate signature), attached or detached. */
-export function cmsFile(buf: Buffer, offset: number, end: number): Detected[] {
+/**
+ * A standalone CMS/PKCS#7 SignedData (a .p7s, a RAUC or SWUpdate signature), attached or detached.
+ * `detached` is the content of a detached signature when it is known (the file it sits beside).
+ */
+export function cmsFile(buf: Buffer, offset: number, end: number, detached?: Uint8Array): Detected[] {
   const sd = parseSignedData(buf, offset, end);
   const content = sd.content ? buf.subarray(sd.content.start, sd.content.end) : undefined;
   const artifact: Artifact = content
     ? { sha256: sha256(content), format: 'cms-content', size: content.length }
-    : { sha256: sha256(buf.subarray(offset, end)), format: 'cms-detached', size: end - offset };
-  return [
-    ...allCertificates(buf, sd),
-    ...signatureObservations(offset, artifact, summarise(buf, sd, 'cms', undefined, undefined)),
-  ];
+    : detached
+      ? { sha256: sha256(detached), format: 'file', size: detached.length }
+      : { sha256: sha256(buf.subarray(offset, end)), format: 'cms-detached', size: end - offset };
+  const summaries = summarise(buf, sd, 'cms', content ? undefined : detached, undefined);
+  return [...allCertificates(buf, sd), ...signatureObservations(offset, artifact, summaries)];
 }
