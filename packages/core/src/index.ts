@@ -21,3 +21,5 @@ export * from './jks.ts';
 export * from './uefi.ts';
 export * from './openpgp.ts';
 export * from './fit.ts';
+export * from './sigstore.ts';
+export * from './tpm.ts';

@@ -97,7 +97,7 @@ export async function runScan(opts: ScanOptions): Promise<ScanSummary> {
         const path = o.path ?? entry.path;
         const id = builder.add(o, {
           path,
-          layer: o.path ? guessLayer(o.path) : layer,
+          layer: o.layer ?? (o.path ? guessLayer(o.path) : layer),
           mode: o.mode ?? entry.mode,
         });
         if (!id) {

@@ -22,6 +22,7 @@ import {
   type Tlv,
 } from '@keywarden/core';
 import { formatObservations } from './formats/index.ts';
+import type { Layer } from './layer.ts';
 import { cmsFile, signedContainers } from './signed.ts';
 import { sweep } from './sweep.ts';
 
@@ -35,6 +36,8 @@ export type Detected = Observation & {
   readonly path?: string;
   /** The archive entry's permission bits, where the archive records them. */
   readonly mode?: number;
+  /** The layer the content itself proves (a TPM EK certificate is silicon), over the path's guess. */
+  readonly layer?: Layer;
 };
 
 const CERT_LABELS = new Set(['CERTIFICATE', 'X509 CERTIFICATE', 'TRUSTED CERTIFICATE']);

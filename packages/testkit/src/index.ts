@@ -40,3 +40,13 @@ export { prng } from './random.ts';
 export { buildEfi, EFI_FILE_ALIGN, EFI_LFANEW } from './efi.ts';
 export { hasTool, needTools, opensslPkcs12, opensslSigner, SIGN_FILE } from './tools.ts';
 export { buildMcubootImage, mcubootPublicBytes, type McubootBuildOptions } from './mcuboot.ts';
+export {
+  buildDsseEnvelope,
+  buildSigstoreBundle,
+  inTotoStatement,
+  sigstoreSign,
+  SIGSTORE_MEDIA_TYPES,
+  type DsseOptions,
+  type SigstoreBundleOptions,
+  type SigstoreBundleVersion,
+} from './sigstore.ts';

@@ -10,6 +10,7 @@ export const SIGN_FILE = '/usr/lib/linux-kbuild-6.1/scripts/sign-file';
 /** The Debian package that brings each tool the fixtures are made with (.ci/run installs them). */
 const PACKAGES: Record<string, string> = {
   openssl: 'openssl',
+  sha256sum: 'coreutils',
   'ssh-keygen': 'openssh-client',
   sbsign: 'sbsigntool',
   sbverify: 'sbsigntool',
@@ -35,6 +36,10 @@ const PACKAGES: Record<string, string> = {
   mkimage: 'u-boot-tools',
   dtc: 'device-tree-compiler',
   fdtget: 'device-tree-compiler',
+  swtpm_setup: 'swtpm-tools',
+  swtpm: 'swtpm',
+  swtpm_localca: 'swtpm-tools',
+  tpm2_nvread: 'tpm2-tools',
 };
 
 /** A tool on PATH (or an absolute path to an executable) that can be started. */

@@ -3,6 +3,8 @@ import { detectFit } from './fit.ts';
 import { detectKeystore } from './keystore.ts';
 import { detectMcuboot } from './mcuboot.ts';
 import { detectOpenpgp } from './openpgp.ts';
+import { detectSigstore } from './sigstore.ts';
+import { detectTpm } from './tpm.ts';
 import { detectUefi } from './uefi.ts';
 
 /**
@@ -18,6 +20,13 @@ const READERS: readonly { claims: boolean; read: (buf: Buffer, name?: string) =>
   { claims: true, read: (b) => detectKeystore(b) },
   // Keyrings, armored keys, Release.gpg and InRelease: the file is OpenPGP through and through.
   { claims: true, read: (b) => detectOpenpgp(b) },
+  // Sigstore bundles (v0.1-v0.3) and DSSE envelopes: whole JSON documents.
+  { claims: true, read: (b) => detectSigstore(b) },
+  // swtpm state and TPM NV dumps: the EK and platform certificates, the silicon layer's identity.
+  {
+    claims: true,
+    read: (b, name) => detectTpm(b, name).map((o) => ({ ...o, layer: 'silicon' as const })),
+  },
   { claims: false, read: (b, name) => detectUefi(b, name) },
   // FIT images and U-Boot control DTBs, at any offset (a DTB is often appended to U-Boot itself).
   { claims: false, read: (b) => detectFit(b) },
