@@ -11,11 +11,13 @@ import {
   MAX_BOM_BYTES,
   keys,
   signatures,
+  libraries,
   renderHtml,
   renderText,
   runScan,
   type CertificateItem,
   type KeyItem,
+  type LibraryItem,
   type Report,
   type Severity,
   type SignatureItem,
@@ -123,6 +125,7 @@ export function program(): Command {
     certificates: 'certificates with their occurrences',
     keys: 'keys (public and private) with their occurrences and protection',
     signatures: 'signatures found on artifacts: signer, algorithm, digest, and whether each verifies',
+    libraries: 'crypto libraries declared by SBOMs (CycloneDX, SPDX), with the SBOMs that declare them',
   } as const;
   for (const kind of Object.keys(kinds) as (keyof typeof kinds)[])
     inv
@@ -139,12 +142,14 @@ export function program(): Command {
           throw new CommanderError(EXIT.usage, 'usage', '--expiring-before applies to certificates only');
         quietOnClosedPipe();
         await withStore(o.db, async (store) => {
-          const rows: AsyncIterable<CertificateItem | KeyItem | SignatureItem> =
+          const rows: AsyncIterable<CertificateItem | KeyItem | SignatureItem | LibraryItem> =
             kind === 'certificates'
               ? certificates(store, before)
               : kind === 'keys'
                 ? keys(store)
-                : signatures(store);
+                : kind === 'signatures'
+                  ? signatures(store)
+                  : libraries(store);
           let first = true;
           if (o.json) await write('[');
           for await (const row of rows) {
@@ -277,7 +282,9 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-function line(row: CertificateItem | KeyItem | SignatureItem): string {
+function line(row: CertificateItem | KeyItem | SignatureItem | LibraryItem): string {
+  if ('declaredBy' in row)
+    return `${row.library.padEnd(14)}  ${(row.version ?? '?').padEnd(12)}  ${row.name}  [${row.declaredBy.map((d) => d.path).join(', ')}]`;
   if ('status' in row) return signatureLine(row);
   return 'isCa' in row ? certificateLine(row) : keyLine(row);
 }

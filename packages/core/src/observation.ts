@@ -67,6 +67,12 @@ export type Observation =
       readonly signature: SignatureSummary;
     }
   | {
+      readonly type: 'crypto-library';
+      readonly offset: number;
+      readonly encoding: Encoding;
+      readonly library: CryptoLibrary;
+    }
+  | {
       readonly type: 'unparseable';
       readonly offset: number;
       readonly encoding: Encoding;
@@ -176,4 +182,18 @@ export interface SignatureSummary {
   };
   /** Nested signatures (Authenticode's second signature), each summarised the same way. */
   readonly nested?: readonly Omit<SignatureSummary, 'artifact'>[];
+}
+
+/** A cryptographic library a software bill of materials declares. */
+export interface CryptoLibrary {
+  /** The canonical name (openssl, mbedtls, wolfssl, ...) the declared name was recognised as. */
+  readonly library: string;
+  /** The name and version as the SBOM writes them. */
+  readonly name: string;
+  readonly version?: string;
+  readonly purl?: string;
+  readonly cpe?: string;
+  /** The SBOM format and who it says produced the component or the document. */
+  readonly declaredIn: 'cyclonedx' | 'spdx';
+  readonly supplier?: string;
 }

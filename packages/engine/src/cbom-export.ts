@@ -10,6 +10,7 @@ import {
   HASH_ALGORITHMS,
   KEY_ALGORITHMS,
   SIGNATURE_ALGORITHMS,
+  type CryptoLibrary,
   type SignatureSummary,
 } from '@keywarden/core';
 import type { AssetRow, EdgeRow, OccurrenceRow, Store } from '@keywarden/store';
@@ -59,9 +60,13 @@ export interface CdxCryptoProperties {
 }
 
 export interface CdxComponent {
-  type: 'cryptographic-asset' | 'firmware' | 'file';
+  type: 'cryptographic-asset' | 'firmware' | 'file' | 'library';
   'bom-ref': string;
   name: string;
+  version?: string;
+  purl?: string;
+  cpe?: string;
+  supplier?: { name: string };
   hashes?: CdxHash[];
   cryptoProperties?: CdxCryptoProperties;
   evidence?: { occurrences: { location: string; offset: number }[] };
@@ -693,6 +698,23 @@ function artifact(b: Bom, a: AssetRow): void {
   });
 }
 
+/** A crypto library an SBOM declared: a CycloneDX library component, where SBOM tools expect it. */
+function cryptoLibrary(b: Bom, a: AssetRow): void {
+  const l = a.record as CryptoLibrary;
+  const where = placed(a.occurrences);
+  b.add({
+    type: 'library',
+    'bom-ref': a.id,
+    name: l.name,
+    ...(l.version && { version: l.version }),
+    ...(l.purl && { purl: l.purl }),
+    ...(l.cpe && { cpe: l.cpe }),
+    ...(l.supplier && { supplier: { name: l.supplier } }),
+    ...(where.evidence && { evidence: where.evidence }),
+    properties: [...props([[P.format, `crypto-library:${l.library}`]]), ...where.occurrenceProps],
+  });
+}
+
 function edge(b: Bom, e: EdgeRow): void {
   switch (e.kind) {
     case 'covers': // signature -> artifact: the artifact depends on the signature that vouches for it
@@ -725,6 +747,7 @@ export async function exportCbom(store: Store, opts: ExportOptions = {}): Promis
   for await (const a of store.assets({ kind: 'ssh-certificate' })) sshCertificate(b, a);
   for await (const a of store.assets({ kind: 'signature' })) signature(b, a);
   for await (const a of store.assets({ kind: 'artifact' })) artifact(b, a);
+  for await (const a of store.assets({ kind: 'crypto-library' })) cryptoLibrary(b, a);
   for (const e of await store.edges()) edge(b, e);
   // A signer named only by its key identity, with no keys row (its algorithm was not stated).
   for (const t of b.targets())

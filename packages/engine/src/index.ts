@@ -9,6 +9,7 @@ export {
   certificates,
   keys,
   signatures,
+  libraries,
   certificateItem,
   keyItem,
   signatureItem,
@@ -16,6 +17,7 @@ export {
   type CertificateItem,
   type KeyItem,
   type SignatureItem,
+  type LibraryItem,
 } from './inventory.ts';
 export { buildReport, type Report, type ReportOptions, type ChainLink, type ExpiryItem } from './report.ts';
 export { renderText, renderHtml } from './render.ts';

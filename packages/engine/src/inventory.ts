@@ -1,4 +1,4 @@
-import type { SignatureSummary } from '@keywarden/core';
+import type { CryptoLibrary, SignatureSummary } from '@keywarden/core';
 import type { AssetRow, Store } from '@keywarden/store';
 
 const iso = (ms: number | undefined): string | undefined =>
@@ -154,4 +154,17 @@ export function keyLabel(algorithm: string | undefined, size?: number, curve?: s
   if (curve) return `${alg} ${curve}`;
   if (size !== undefined && /^(RSA|RSA-PSS|DSA|DH)$/.test(alg)) return `${alg} ${size}`;
   return alg;
+}
+
+/** A crypto library some SBOM declares, with every SBOM that declares it. */
+export interface LibraryItem extends CryptoLibrary {
+  declaredBy: { path: string; layer: string }[];
+}
+
+export async function* libraries(store: Store): AsyncGenerator<LibraryItem> {
+  for await (const a of store.assets({ kind: 'crypto-library' }))
+    yield {
+      ...(a.record as CryptoLibrary),
+      declaredBy: a.occurrences.map((o) => ({ path: o.path, layer: o.layer })),
+    };
 }

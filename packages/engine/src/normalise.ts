@@ -155,6 +155,21 @@ export class BatchBuilder {
       }
       case 'signature':
         return this.signature(o.signature, at);
+      case 'crypto-library': {
+        const l = o.library;
+        return this.record(
+          {
+            kind: 'crypto-library',
+            identity: createHash('sha256')
+              .update(`${l.library}\0${l.version ?? ''}`)
+              .digest('hex'),
+            subject: l.library,
+            ...(l.version && { serial: l.version }),
+            record: l,
+          },
+          { ...at, format: `sbom:${l.declaredIn}` },
+        );
+      }
       case 'unparseable':
         this.occurrences.push({ ...at, format: o.format, status: 'unparseable', reason: o.reason });
         return undefined;

@@ -40,6 +40,8 @@ export interface ScanSummary {
   /** Distinct signatures found on artifacts, and how many of them verified. */
   readonly signatures: number;
   readonly invalidSignatures: number;
+  /** Distinct crypto libraries declared by SBOMs. */
+  readonly cryptoLibraries: number;
   readonly unparseable: number;
   readonly unreadable: number;
   readonly refused: number;
@@ -73,6 +75,7 @@ export async function runScan(opts: ScanOptions): Promise<ScanSummary> {
     ssh: new Set<string>(),
     signature: new Set<string>(),
     invalid: new Set<string>(),
+    library: new Set<string>(),
   };
   const counts = { files: 0, bytes: 0, unparseable: 0, unreadable: 0, refused: 0 };
   let filesInBatch = 0;
@@ -108,6 +111,7 @@ export async function runScan(opts: ScanOptions): Promise<ScanSummary> {
         else if (o.type === 'csr') seen.csr.add(id);
         else if (o.type === 'crl') seen.crl.add(id);
         else if (o.type === 'ssh-certificate') seen.ssh.add(id);
+        else if (o.type === 'crypto-library') seen.library.add(id);
         else if (o.type === 'signature') {
           seen.signature.add(id);
           if (o.signature.status === 'invalid') seen.invalid.add(id);
@@ -166,6 +170,7 @@ export async function runScan(opts: ScanOptions): Promise<ScanSummary> {
       sshCertificates: seen.ssh.size,
       signatures: seen.signature.size,
       invalidSignatures: seen.invalid.size,
+      cryptoLibraries: seen.library.size,
       seconds: Math.round(performance.now() - started) / 1000,
     };
   }

@@ -29,7 +29,9 @@ export type AssetKind =
   /** One act of signing found on an artifact; identity is the SHA-256 of the signature value and the artifact's digest. */
   | 'signature'
   /** A signed container (firmware image, EFI binary, kernel module, bundle); identity is the SHA-256 of its bytes. */
-  | 'artifact';
+  | 'artifact'
+  /** A crypto library an SBOM declares; identity is the SHA-256 of its canonical name and version. */
+  | 'crypto-library';
 
 export interface AssetsTable {
   /** `${kind}:${identity}`: content identity makes the primary key, so dedupe needs no lookup. */

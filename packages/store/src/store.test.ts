@@ -65,6 +65,7 @@ for (const dialect of dialects()) {
           'ssh-certificate': 0,
           signature: 0,
           artifact: 0,
+          'crypto-library': 0,
         });
         assert.equal(store.dialect, dialect);
       } finally {

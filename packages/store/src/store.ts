@@ -499,6 +499,7 @@ export class Store {
       'ssh-certificate': 0,
       signature: 0,
       artifact: 0,
+      'crypto-library': 0,
     };
     for (const r of rows) out[r.kind] = Number(r.n);
     return out;

@@ -3,6 +3,7 @@ import { detectFit } from './fit.ts';
 import { detectKeystore } from './keystore.ts';
 import { detectMcuboot } from './mcuboot.ts';
 import { detectOpenpgp } from './openpgp.ts';
+import { detectSbom } from './sbom.ts';
 import { detectSigstore } from './sigstore.ts';
 import { detectTpm } from './tpm.ts';
 import { detectUefi } from './uefi.ts';
@@ -20,6 +21,8 @@ const READERS: readonly { claims: boolean; read: (buf: Buffer, name?: string) =>
   { claims: true, read: (b) => detectKeystore(b) },
   // Keyrings, armored keys, Release.gpg and InRelease: the file is OpenPGP through and through.
   { claims: true, read: (b) => detectOpenpgp(b) },
+  // CycloneDX and SPDX JSON SBOMs: the crypto libraries they declare.
+  { claims: true, read: (b) => detectSbom(b) },
   // Sigstore bundles (v0.1-v0.3) and DSSE envelopes: whole JSON documents.
   { claims: true, read: (b) => detectSigstore(b) },
   // swtpm state and TPM NV dumps: the EK and platform certificates, the silicon layer's identity.

@@ -1,0 +1,139 @@
+import type { CryptoLibrary } from '@keywarden/core';
+import type { Detected } from '../detect.ts';
+
+/**
+ * Software bills of materials (CycloneDX JSON, SPDX 2.x JSON): the crypto libraries they declare
+ * become assets, so "which products ship OpenSSL 1.1.1" is a query. What an SBOM declares is
+ * recorded as declared; the CBOM importer (engine) takes CycloneDX cryptographic-asset components.
+ */
+
+/** Canonical library names and the package names SBOMs use for them (lowercase). */
+const LIBRARIES: readonly [string, RegExp][] = [
+  ['openssl', /^(openssl|libssl\d*(\.\d+)*(-dev)?|libcrypto\d*|openssl-libs|libopenssl.*)$/],
+  ['boringssl', /^boringssl$/],
+  ['libressl', /^libressl$/],
+  ['mbedtls', /^(mbedtls|mbed-tls|libmbedtls\d*|libmbedcrypto\d*|polarssl)$/],
+  ['wolfssl', /^(wolfssl|wolfcrypt|libwolfssl\d*)$/],
+  ['libgcrypt', /^(libgcrypt\d*|gcrypt)$/],
+  ['gnutls', /^(gnutls|libgnutls\d*(-dev)?|gnutls\d+)$/],
+  ['nettle', /^(nettle|libnettle\d*)$/],
+  ['nss', /^(nss|libnss3)$/],
+  ['libsodium', /^(libsodium\d*|sodium)$/],
+  ['bouncycastle', /^(bcprov|bcprov-jdk\w*|bcpkix\w*|bouncycastle|bc-fips)$/],
+  ['botan', /^(botan|libbotan.*)$/],
+  ['tinycrypt', /^tinycrypt$/],
+  ['pycryptodome', /^(pycryptodome|pycryptodomex)$/],
+  ['cryptography', /^cryptography$/],
+  ['ring', /^ring$/],
+  ['rustls', /^rustls$/],
+  ['aws-lc', /^(aws-lc|aws-lc-rs|aws-lc-sys)$/],
+];
+
+/** The name as given, or the last path segment of a Maven/npm-style group name. */
+function canonical(name: string): string | undefined {
+  const n = name.toLowerCase().trim();
+  for (const [lib, re] of LIBRARIES) if (re.test(n)) return lib;
+  return undefined;
+}
+
+const MAX_COMPONENTS = 200_000;
+
+type Json = Record<string, unknown>;
+const str = (v: unknown): string | undefined => (typeof v === 'string' && v.length > 0 ? v : undefined);
+
+function library(
+  name: string,
+  version: string | undefined,
+  extra: Omit<CryptoLibrary, 'library' | 'name' | 'version'>,
+): CryptoLibrary | undefined {
+  const lib = canonical(name) ?? (extra.purl ? canonical(purlName(extra.purl)) : undefined);
+  if (!lib) return undefined;
+  return { library: lib, name, ...(version && { version }), ...extra };
+}
+
+/** pkg:deb/debian/libssl3@3.0.11 -> libssl3 */
+function purlName(purl: string): string {
+  const path = purl.split('?')[0]!.split('#')[0]!.split('@')[0]!;
+  return path.slice(path.lastIndexOf('/') + 1);
+}
+
+/** CycloneDX components, nested ones too, walked without recursion so depth cannot blow the stack. */
+function cyclonedx(doc: Json): CryptoLibrary[] {
+  const out: CryptoLibrary[] = [];
+  const stack: unknown[] = [doc.components];
+  const meta = (doc.metadata as Json | undefined)?.component;
+  if (meta) stack.push([meta]);
+  let seen = 0;
+  while (stack.length) {
+    const list = stack.pop();
+    if (!Array.isArray(list)) continue;
+    for (const c of list as Json[]) {
+      if (++seen > MAX_COMPONENTS) return out;
+      if (typeof c !== 'object' || c === null) continue;
+      stack.push(c.components);
+      const name = str(c.name);
+      if (!name) continue;
+      const supplier = str((c.supplier as Json | undefined)?.name) ?? str(c.publisher);
+      const lib = library(name, str(c.version), {
+        declaredIn: 'cyclonedx',
+        ...(str(c.purl) && { purl: str(c.purl) }),
+        ...(str(c.cpe) && { cpe: str(c.cpe) }),
+        ...(supplier && { supplier }),
+      });
+      if (lib) out.push(lib);
+    }
+  }
+  return out;
+}
+
+function spdx(doc: Json): CryptoLibrary[] {
+  const out: CryptoLibrary[] = [];
+  const packages = Array.isArray(doc.packages) ? (doc.packages as Json[]).slice(0, MAX_COMPONENTS) : [];
+  for (const p of packages) {
+    if (typeof p !== 'object' || p === null) continue;
+    const name = str(p.name);
+    if (!name) continue;
+    const refs = Array.isArray(p.externalRefs) ? (p.externalRefs as Json[]) : [];
+    const ref = (type: RegExp): string | undefined =>
+      refs
+        .map((r) => (type.test(String(r?.referenceType)) ? str(r?.referenceLocator) : undefined))
+        .find(Boolean);
+    const purl = ref(/^purl$/);
+    const cpe = ref(/^cpe2[23]Type$/);
+    const supplier = str(p.supplier)?.replace(/^(Organization|Person):\s*/, '');
+    const lib = library(name, str(p.versionInfo), {
+      declaredIn: 'spdx',
+      ...(purl && { purl }),
+      ...(cpe && { cpe }),
+      ...(supplier && supplier !== 'NOASSERTION' && { supplier }),
+    });
+    if (lib) out.push(lib);
+  }
+  return out;
+}
+
+/** Crypto libraries declared by a CycloneDX or SPDX JSON document; [] for anything else. Never throws. */
+export function detectSbom(buf: Buffer): Detected[] {
+  // Cheap gate before parsing: both formats name themselves near the top of the document.
+  const head = buf.toString('latin1', 0, Math.min(buf.length, 4096));
+  if (!/"bomFormat"\s*:\s*"CycloneDX"|"spdxVersion"\s*:/.test(head)) return [];
+  let doc: unknown;
+  try {
+    doc = JSON.parse(buf.toString('utf8'));
+  } catch (err) {
+    return [
+      {
+        type: 'unparseable',
+        offset: 0,
+        encoding: 'json',
+        format: 'sbom',
+        reason: `SBOM is not valid JSON: ${(err as Error).message}`,
+      },
+    ];
+  }
+  if (typeof doc !== 'object' || doc === null) return [];
+  const d = doc as Json;
+  const libs = d.bomFormat === 'CycloneDX' ? cyclonedx(d) : typeof d.spdxVersion === 'string' ? spdx(d) : [];
+  // A declaration has no byte offset worth keeping: it is found again by its name in the document.
+  return libs.map((library) => ({ type: 'crypto-library', offset: 0, encoding: 'json', library }));
+}
