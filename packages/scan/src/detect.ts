@@ -188,7 +188,7 @@ export function detect(buf: Buffer, name?: string): Detected[] {
   const out: Detected[] = [];
   try {
     out.push(...signedContainers(buf));
-    // A container that a format reader claims (keystore, MCUboot image, UEFI variable) is read by it
+    // A container that a format reader claims (keystore, MCUboot image, OpenPGP, SBOM) is read by it
     // alone: the generic DER paths would report its parts again, or call it unparseable.
     const formats = formatObservations(buf, name);
     out.push(...formats.found);
