@@ -1,4 +1,10 @@
-import { keyLabel, type CertificateItem, type KeyItem, type SignatureItem } from '@keywarden/engine';
+import {
+  keyLabel,
+  signerLabel,
+  type CertificateItem,
+  type KeyItem,
+  type SignatureItem,
+} from '@keywarden/engine';
 
 export function certificateLine(c: CertificateItem): string {
   const key = keyLabel(c.keyAlgorithm, c.keySize, c.curve);
@@ -17,8 +23,7 @@ export function keyLine(k: KeyItem): string {
 }
 
 export function signatureLine(s: SignatureItem): string {
-  const who =
-    s.signer.subject ?? (s.signer.issuer ? `issuer ${s.signer.issuer} serial ${s.signer.serial}` : '?');
+  const who = signerLabel(s.signer);
   const key = s.signer.keyId ? `key ${s.signer.keyId.slice(0, 16)}` : 'key unknown';
   const where = s.occurrences.map((o) => `${o.path}${o.offset ? '@' + o.offset : ''}`).join(', ');
   const why = s.reason ? ` (${s.reason})` : '';

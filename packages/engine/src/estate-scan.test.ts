@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { generateEstate } from '@keywarden/testkit';
 import { dialects, openTestStore } from '../../store/src/dialects.test-helper.ts';
-import { certificates, keys } from './inventory.ts';
+import { certificates, keys, signatures } from './inventory.ts';
 import { buildReport } from './report.ts';
 import { runScan } from './scan-job.ts';
 
@@ -48,6 +48,20 @@ for (const dialect of dialects())
       }
       const problems = (await ctx.store.problems()).map((p) => p.path.slice(dir.length + 1)).sort();
       assert.deepEqual(problems, [...m.expected.unparseableFiles].sort());
+    });
+
+    test("the supplier's signed image verifies with its key; the patched copy does not", async () => {
+      const images = m.files.filter((f) => f.kind === 'signed-image');
+      const signer = m.keys.find((k) => k.id === 'supplier-a-signing-key')!;
+      const sigs = await list(signatures(ctx.store));
+      assert.equal(sigs.length, images.length);
+      for (const f of images) {
+        const sig = sigs.find((x) => x.occurrences.some((o) => o.path.endsWith(f.path)));
+        assert.ok(sig, `a signature on ${f.path}`);
+        assert.equal(sig.format, 'mcuboot');
+        assert.equal(sig.signer.keyId, signer.spkiSha256, 'linked to the key in the CI directory');
+        assert.equal(sig.status, f.path.includes('patched') ? 'invalid' : 'valid', sig.reason);
+      }
     });
 
     test('keys: every private key found with its protection, none with its bytes', async () => {

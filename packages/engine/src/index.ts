@@ -14,6 +14,7 @@ export {
   keyItem,
   signatureItem,
   keyLabel,
+  signerLabel,
   type CertificateItem,
   type KeyItem,
   type SignatureItem,

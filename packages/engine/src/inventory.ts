@@ -168,3 +168,11 @@ export async function* libraries(store: Store): AsyncGenerator<LibraryItem> {
       declaredBy: a.occurrences.map((o) => ({ path: o.path, layer: o.layer })),
     };
 }
+
+/** Who signed, for people: the certificate subject, else how the container names the signer, else the bare key. */
+export function signerLabel(s: SignatureSummary['signer']): string {
+  if (s.subject) return s.subject;
+  if (s.issuer) return `issuer ${s.issuer} serial ${s.serial ?? '?'}`;
+  if (s.keyId) return `${s.keyAlgorithm ?? 'unknown'} key ${s.keyId.slice(0, 16)} (no certificate)`;
+  return 'unknown signer';
+}

@@ -1,5 +1,5 @@
 import { RULES, SEVERITIES, type Finding } from './findings.ts';
-import { keyLabel } from './inventory.ts';
+import { keyLabel, signerLabel } from './inventory.ts';
 import type { ExpiryItem, Report } from './report.ts';
 
 const short = (h: string): string => h.slice(0, 16);
@@ -70,7 +70,7 @@ export function renderText(r: Report): string {
   );
   for (const x of sg.items.slice(0, 50))
     lines.push(
-      `    ${x.status.toUpperCase().padEnd(10)}  ${x.format}  ${x.signatureAlgorithm}  ${x.signer.subject ?? x.signer.issuer ?? '?'}  ${x.occurrences[0]?.path ?? ''}${x.reason ? `  (${x.reason})` : ''}`,
+      `    ${x.status.toUpperCase().padEnd(10)}  ${x.format}  ${x.signatureAlgorithm}  ${signerLabel(x.signer)}  ${x.occurrences[0]?.path ?? ''}${x.reason ? `  (${x.reason})` : ''}`,
     );
   if (sg.items.length > 50) lines.push(`    … ${sg.items.length - 50} more`);
   lines.push(`  ${r.supplierSigning.note}`);
@@ -163,7 +163,7 @@ ${r.expiry.before ? `<h3>Before ${esc(r.expiry.before.date)}</h3>${expiryTable(r
       x.status,
       x.format,
       x.signatureAlgorithm,
-      x.signer.subject ?? x.signer.issuer ?? '',
+      signerLabel(x.signer),
       x.occurrences[0]?.path ?? '',
       x.reason ?? '',
     ]),

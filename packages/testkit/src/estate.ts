@@ -15,6 +15,7 @@
  */
 import { createHash, generateKeyPairSync, type JsonWebKey, type KeyObject } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { buildMcubootImage } from './mcuboot.ts';
 import { dirname, join } from 'node:path';
 import {
   buildCertificate,
@@ -88,7 +89,9 @@ export type KeyFormat =
   | 'openssh-private'
   | 'openssh-public'
   | 'jwk-private'
-  | 'jwk-public';
+  | 'jwk-public'
+  /** The signer's public key carried in an MCUboot image's PUBKEY TLV. */
+  | 'mcuboot-pubkey';
 
 export interface EstateKey {
   readonly id: string;
@@ -118,7 +121,9 @@ export type FileKind =
   | 'jwks'
   | 'config'
   | 'garbage'
-  | 'truncated-certificate';
+  | 'truncated-certificate'
+  /** A signed firmware image (MCUboot). */
+  | 'signed-image';
 
 export interface EstateFile {
   /** Relative to the estate directory, '/'-separated. */
@@ -781,6 +786,37 @@ export function generateEstate(dir: string, opts: EstateOptions): EstateManifest
     { keys: [bKeyId] },
     0o600,
   );
+
+  // Supplier A's application image for the body control module, MCUboot-signed with the key that
+  // sits in its CI directory, and a copy patched after signing (what a field return might carry).
+  const appBody = Buffer.alloc(24 * 1024);
+  for (let i = 0; i < appBody.length; i++) appBody[i] = (rand() >>> 3) & 0xff;
+  const image = buildMcubootImage({
+    key: supplierA.key.privateKey,
+    body: appBody,
+    version: { major: 1, minor: 4, revision: 2, build: 0 },
+    embedPublicKey: true,
+  });
+  const imagePath = `firmware/images/${supplierA.slug}-bcm-app-1.4.2.signed.bin`;
+  const patchedPath = `firmware/images/${supplierA.slug}-bcm-app-1.4.2-patched.bin`;
+  for (const [path, bytes] of [
+    [imagePath, image],
+    [
+      patchedPath,
+      Buffer.concat([image.subarray(0, 64), Buffer.from([image[64]! ^ 0xff]), image.subarray(65)]),
+    ],
+  ] as const) {
+    const id = addKey({
+      id: `${path === imagePath ? 'supplier-a-image' : 'supplier-a-patched-image'}-pubkey`,
+      path,
+      format: 'mcuboot-pubkey',
+      algorithm: keyAlgorithmName(supplierA.key.publicKey),
+      private: false,
+      encrypted: false,
+      spkiSha256: spkiSha256(supplierA.key.publicKey),
+    });
+    write(path, bytes, 'signed-image', { keys: [id] });
+  }
 
   // device/
   const cohortDir = `device/cohort-${cohort}`;
