@@ -19,9 +19,10 @@ import { assetId, keyRef, type AssetRow, type EdgeInput, type Store } from '@key
 export async function resolveSigners(
   store: Store,
   at = Date.now(),
-): Promise<{ checked: number; resolved: number }> {
+): Promise<{ checked: number; resolved: number; invalid: string[] }> {
   let checked = 0;
   let resolved = 0;
+  const invalid: string[] = [];
   const waiting: AssetRow[] = [];
   for await (const a of store.assets({ kind: 'signature' }))
     if ((a.record as SignatureSummary).pending) waiting.push(a);
@@ -77,10 +78,11 @@ export async function resolveSigners(
         at,
       );
       resolved++;
+      if (!outcome.valid) invalid.push(a.id);
       break;
     }
   }
-  return { checked, resolved };
+  return { checked, resolved, invalid };
 }
 
 /** true/false when the check could be made with this certificate's key; undefined when it cannot. */

@@ -149,7 +149,7 @@ export async function runScan(opts: ScanOptions): Promise<ScanSummary> {
     flush();
     await writes;
     // Signers named only by issuer and serial are checked once their certificate is in the store.
-    await resolveSigners(store, at);
+    for (const id of (await resolveSigners(store, at)).invalid) seen.invalid.add(id);
     status = 'complete';
   } finally {
     await pool.close();

@@ -232,7 +232,7 @@ for (const dialect of dialects())
             ['signed-by', keyRef(dbCert.keyId!)],
           ].sort(),
         );
-        assert.ok(summary.signatures >= 5 && summary.invalidSignatures >= 1, JSON.stringify(summary));
+        assert.equal(summary.invalidSignatures, 3, JSON.stringify(summary));
         const report = await buildReport(ctx.store, { at: Date.now() });
         assert.equal(
           report.signatures.invalid,
