@@ -36,17 +36,35 @@ function reason(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-function certAt(buf: Uint8Array, r: { start: number; end: number }): Certificate | undefined {
-  try {
-    return parseCertificate(buf, r.start, r.end);
-  } catch {
-    return undefined; // a broken certificate in the set is reported by certificateObservations
+/**
+ * Each certificate of a SignedData parsed once, however many signers, summaries and observations
+ * ask for it: the parsed Certificate, or the reason it does not parse.
+ */
+const parsedSets = new WeakMap<SignedData, (Certificate | string)[]>();
+
+function certificateSet(buf: Uint8Array, sd: SignedData): (Certificate | string)[] {
+  let set = parsedSets.get(sd);
+  if (!set) {
+    set = sd.certificates.map((r) => {
+      try {
+        return parseCertificate(buf, r.start, r.end);
+      } catch (err) {
+        return reason(err);
+      }
+    });
+    parsedSets.set(sd, set);
   }
+  return set;
+}
+
+function certAt(buf: Uint8Array, sd: SignedData, r: { start: number }): Certificate | undefined {
+  const c = certificateSet(buf, sd)[sd.certificates.findIndex((x) => x.start === r.start)];
+  return typeof c === 'object' ? c : undefined;
 }
 
 export function signerOf(buf: Uint8Array, sd: SignedData, s: CmsSigner): Signer {
   const r = signerCertificate(buf, sd, s);
-  const cert = r && certAt(buf, r);
+  const cert = r && certAt(buf, sd, r);
   const named = 'ski' in s.sid ? { ski: s.sid.ski } : { issuer: s.sid.issuer.text, serial: s.sid.serial };
   if (!cert) return named;
   const k = cert.publicKey;
@@ -61,27 +79,19 @@ export function signerOf(buf: Uint8Array, sd: SignedData, s: CmsSigner): Signer 
   };
 }
 
+/** SHA-256 fingerprints of the certificates of a SignedData that parse. */
+export function certificateFingerprints(buf: Uint8Array, sd: SignedData): string[] {
+  return certificateSet(buf, sd).flatMap((c) => (typeof c === 'object' ? [c.sha256] : []));
+}
+
 /** The certificates a SignedData carries, as certificate observations (or unparseable ones). */
-function certificateObservations(buf: Buffer, sd: SignedData): Detected[] {
-  return sd.certificates.map((r): Detected => {
-    try {
-      const cert = parseCertificate(buf, r.start, r.end);
-      return {
-        type: 'certificate',
-        offset: r.start,
-        encoding: 'der',
-        cert,
-        der: buf.subarray(r.start, r.end),
-      };
-    } catch (err) {
-      return {
-        type: 'unparseable',
-        offset: r.start,
-        encoding: 'der',
-        format: 'cms-certificate',
-        reason: reason(err),
-      };
-    }
+export function certificateObservations(buf: Uint8Array, sd: SignedData): Detected[] {
+  const set = certificateSet(buf, sd);
+  return sd.certificates.map((r, i): Detected => {
+    const c = set[i]!;
+    return typeof c === 'object'
+      ? { type: 'certificate', offset: r.start, encoding: 'der', cert: c, der: buf.subarray(r.start, r.end) }
+      : { type: 'unparseable', offset: r.start, encoding: 'der', format: 'cms-certificate', reason: c };
   });
 }
 
@@ -129,7 +139,7 @@ function summarise(
   content: Uint8Array | undefined,
   contentCheck: ((sd: SignedData) => Check) | undefined,
 ): Summary[] {
-  const certificates = sd.certificates.map((r) => certAt(buf, r)?.sha256).filter((x) => x !== undefined);
+  const certificates = certificateFingerprints(buf, sd);
   const claimed = contentCheck?.(sd);
   return sd.signers.map((s) => {
     let v: { status: Verification; reason?: string; digest?: string };

@@ -23,7 +23,7 @@ import {
   type SignerVerification,
 } from '@keywarden/core';
 import type { Detected } from '../detect.ts';
-import { signatureName, signerOf } from '../signed.ts';
+import { certificateFingerprints, certificateObservations, signatureName, signerOf } from '../signed.ts';
 
 /**
  * UEFI Secure Boot key material: EFI signature lists (PK, KEK, db, dbx contents; .esl files) and
@@ -108,28 +108,9 @@ function authenticated(buf: Buffer, fileName: string | undefined): Detected[] {
   const av = parseAuthenticatedVariable(buf);
   const out = listCertificates(buf, av.lists);
   const { buf: view, sd } = authenticatedVariableSignedData(buf, av);
-  const certificates: string[] = [];
-  for (const r of sd.certificates) {
-    try {
-      const cert = parseCertificate(view, r.start, r.end);
-      certificates.push(cert.sha256);
-      out.push({
-        type: 'certificate',
-        offset: r.start,
-        encoding: 'der',
-        cert,
-        der: buf.subarray(r.start, r.end),
-      });
-    } catch (err) {
-      out.push({
-        type: 'unparseable',
-        offset: r.start,
-        encoding: 'der',
-        format: 'cms-certificate',
-        reason: reasonOf(err),
-      });
-    }
-  }
+  // The copy `view` has the same bytes at the same offsets as the file.
+  out.push(...certificateObservations(view, sd));
+  const certificates = certificateFingerprints(view, sd);
   const payload = buf.subarray(av.data.start, av.data.end);
   const artifact: SignatureSummary['artifact'] = {
     sha256: sha256(payload),
