@@ -24,7 +24,8 @@ export async function resolveSigners(
   let resolved = 0;
   const invalid: string[] = [];
   const waiting: AssetRow[] = [];
-  for await (const a of store.assets({ kind: 'signature' }))
+  // Only signatures whose signer key is unknown can be pending: the rest need no second look.
+  for await (const a of store.assets({ kind: 'signature', withoutKey: true }))
     if ((a.record as SignatureSummary).pending) waiting.push(a);
   for (const a of waiting) {
     const s = a.record as SignatureSummary;

@@ -68,6 +68,8 @@ export interface AssetQuery {
   readonly kind: AssetKind;
   /** Only these asset ids. */
   readonly ids?: readonly string[];
+  /** Only assets with no key identity yet (a signature whose signer's key is still unknown). */
+  readonly withoutKey?: boolean;
   /** Only assets whose notAfter is before this instant (epoch ms). */
   readonly expiringBefore?: number;
 }
@@ -315,6 +317,7 @@ export class Store {
       let query = this.db.selectFrom('assets').selectAll().where('kind', '=', q.kind).where('id', '>', after);
       if (q.expiringBefore !== undefined) query = query.where('not_after', '<', q.expiringBefore);
       if (q.ids) query = query.where('id', 'in', q.ids.length ? q.ids : ['']);
+      if (q.withoutKey) query = query.where('key_id', 'is', null);
       const rows = await query.orderBy('id').limit(PAGE).execute();
       if (rows.length === 0) return;
       const occ = await this.db
