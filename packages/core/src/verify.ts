@@ -83,7 +83,17 @@ function unsupported(message: string): never {
   throw new CoreError('KEY_UNSUPPORTED', message);
 }
 
+// Callers that check many signatures by one issuer pass the same SPKI bytes object each time: the
+// imported key is kept for as long as those bytes live, so OpenSSL decodes it once, not per signature.
+const loaded = new WeakMap<Uint8Array, KeyObject>();
+
 function loadKey(spkiDer: Uint8Array): KeyObject {
+  let k = loaded.get(spkiDer);
+  if (!k) loaded.set(spkiDer, (k = importKey(spkiDer)));
+  return k;
+}
+
+function importKey(spkiDer: Uint8Array): KeyObject {
   try {
     return createPublicKey({
       key: Buffer.from(spkiDer.buffer, spkiDer.byteOffset, spkiDer.byteLength),

@@ -38,7 +38,7 @@ export {
 } from './estate.ts';
 export { prng } from './random.ts';
 export { buildEfi, EFI_FILE_ALIGN, EFI_LFANEW } from './efi.ts';
-export { hasTool, needTools, opensslPkcs12, opensslSigner, SIGN_FILE } from './tools.ts';
+export { hasTool, needTools, toolsMissing, opensslPkcs12, opensslSigner, SIGN_FILE } from './tools.ts';
 export { buildMcubootImage, mcubootPublicBytes, type McubootBuildOptions } from './mcuboot.ts';
 export {
   buildDsseEnvelope,

@@ -72,6 +72,18 @@ export function needTools(t: TestContext, ...tools: string[]): boolean {
 }
 
 /**
+ * needTools for a whole suite: the skip reason for `describe(name, { skip: toolsMissing(...) })`, or
+ * false when every tool is there. In CI a missing tool throws, so the suite fails instead.
+ */
+export function toolsMissing(...tools: string[]): string | false {
+  const missing = tools.filter((x) => !hasTool(x));
+  if (missing.length === 0) return false;
+  const msg = `${missing.map((x) => `${x} (Debian package ${PACKAGES[x] ?? x})`).join(', ')} not installed`;
+  if (process.env.CI) throw new Error(msg);
+  return msg;
+}
+
+/**
  * A self-signed signing certificate and its key, made by `openssl req` in `dir`: `key` and `cert`
  * are the file paths. `newkey` is openssl's spec (rsa:2048, ec with a curve in `pkeyopt`, ed25519).
  */
