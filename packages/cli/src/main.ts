@@ -22,27 +22,13 @@ import {
   type Severity,
   type SignatureItem,
 } from '@keywarden/engine';
-import { Store } from '@keywarden/store';
 import { EXIT, exitCodeFor } from './exit-codes.ts';
 import { parseBytes, parseCount, parseInstant, parseSeverity } from './options.ts';
 import { quietOnClosedPipe, write } from './output.ts';
 import { progressBar } from './progress.ts';
+import { dbOption, withStore } from './store-option.ts';
 import { certificateLine, keyLine, signatureLine } from './table.ts';
-
-const dbOption = (): Option =>
-  new Option(
-    '--db <url|file>',
-    'PostgreSQL URL or SQLite file (default: $KEYWARDEN_DATABASE_URL, $KEYWARDEN_DB, .keywarden/keywarden.db)',
-  );
-
-async function withStore<T>(db: string | undefined, fn: (s: Store) => Promise<T>): Promise<T> {
-  const store = await Store.open(db);
-  try {
-    return await fn(store);
-  } finally {
-    await store.close();
-  }
-}
+import { addTrustCommands } from './trust-commands.ts';
 
 function failOn(report: Report, floor: Severity | undefined): number {
   if (!floor) return EXIT.ok;
@@ -256,6 +242,7 @@ export function program(): Command {
         );
       });
     });
+  addTrustCommands(p);
   return p;
 }
 

@@ -478,7 +478,12 @@ for (const dialect of dialects())
       };
       assert.deepEqual(await records(b), await records(a));
       const report = await buildReport(b, { at: AT });
-      assert.equal(report.chains.links[0]?.signatureVerified, true, 'the chain verifies from imported DER');
+      assert.ok(
+        report.chains.items.some(
+          (i) => i.path.length > 1 && !i.errors.some((e) => /^(signature\.|path\.)/.test(e.rule)),
+        ),
+        'the chain verifies from imported DER',
+      );
       const leafKey = (await (async () => {
         for await (const k of keys(b)) if (k.keyId === f.leaf.keyId) return k;
         return undefined;

@@ -7,6 +7,10 @@ export interface Finding {
   /** What the finding is about: a certificate fingerprint, key id or path. */
   readonly subject: string;
   readonly message: string;
+  /** Every asset the finding is about, when there is more than one (a path, the holders of one key). */
+  readonly subjects?: readonly string[];
+  /** What fired it, in words an auditor can check: the failed rules, where things were seen. */
+  readonly evidence?: readonly string[];
 }
 
 export function atLeast(s: Severity, floor: Severity): boolean {
@@ -26,6 +30,25 @@ export const RULES: Record<string, string> = {
   'KW-CHAIN-ISSUER-MISSING': 'certificate is not self-signed and no issuer for it is in the inventory',
   'KW-CHAIN-SIGNATURE-INVALID':
     "an issuer candidate was found but its key does not verify the certificate's signature",
+  'KW-CHAIN-INVALID':
+    'the best path from the certificate to a trust anchor fails RFC 5280 validation (the failed rules are listed)',
+  'KW-ANCHOR-UNCONTROLLED':
+    'the path ends at a root found only in a plain file, in no trust store a device or service consults',
+  'KW-ANCHOR-EXPIRES-BEFORE-SUPPORT-END': "a trust anchor in use expires before the product's support end",
+  'KW-EXTENSION-UNKNOWN-CRITICAL':
+    'a certificate on the path carries a critical extension no verifier here processes',
+  'KW-REVOCATION-NONE': 'a certificate names no CRL distribution point and no OCSP responder',
+  'KW-CRL-STALE': 'a CRL is past its nextUpdate, or has none, so revocations since are invisible',
+  'KW-SERIAL-DUPLICATE': 'two different certificates from one issuer share a serial number',
+  'KW-KEY-SHARED': 'one key is certified for several different subjects (devices or products share it)',
+  'KW-RSA-SMALL-EXPONENT': 'an RSA public exponent below 65537',
+  'KW-KEY-ROCA': 'an RSA modulus with the ROCA (CVE-2017-15361) fingerprint: the key can be factored',
+  'KW-SIGNING-KEY-UNMANAGED':
+    'a signing key (CA, code signing, or one that signed an artifact) unencrypted in a file or in CI configuration instead of an HSM',
+  'KW-SIGNER-NO-CERTIFICATE':
+    'an artifact is signed by a bare key that no certificate binds and no key ceremony record names',
+  'KW-FIRMWARE-SIGNER-UNTRUSTED':
+    "an Authenticode signer whose chain reaches no certificate in the estate's UEFI db/KEK/PK",
   'KW-KEY-PLAINTEXT': 'private key stored unencrypted in a plain file',
   'KW-KEY-WORLD-READABLE': 'unencrypted private key in a file that other users can read',
   'KW-WEAK-SIGNATURE': 'certificate signed with MD5 or SHA-1',

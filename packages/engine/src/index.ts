@@ -20,7 +20,11 @@ export {
   type SignatureItem,
   type LibraryItem,
 } from './inventory.ts';
-export { buildReport, type Report, type ReportOptions, type ChainLink, type ExpiryItem } from './report.ts';
+export { buildReport, type Report, type ReportOptions, type ExpiryItem } from './report.ts';
+export { analyzeChains, type ChainItem, type ChainOptions, type TrustAnalysis } from './chains.ts';
+export { trustGraph, toDot, type TrustGraph, type GraphNode, type GraphEdge } from './graph.ts';
+export { gapFindings, type GapOptions } from './trust-findings.ts';
+export { trustStoresOf } from './trust-stores.ts';
 export { renderText, renderHtml } from './render.ts';
 export { atLeast, isSeverity, RULES, SEVERITIES, type Finding, type Severity } from './findings.ts';
 export { EngineError, type EngineErrorCode } from './error.ts';

@@ -49,14 +49,16 @@ export function renderText(r: Report): string {
   lines.push(
     '',
     '2. Chains of trust',
-    `  roots (self-signed): ${r.chains.roots.length}; issuer links: ${r.chains.links.length} (${r.chains.links.filter((l) => l.signatureVerified).length} signature-verified); missing issuers: ${r.chains.missingIssuer.length}`,
+    `  ${r.chains.items.length} leaves and signers: ${r.chains.valid} valid, ${r.chains.invalid} invalid, ${r.chains.noAnchor} with no path to an anchor; ${r.chains.uncontrolledAnchor} end at an anchor in no trust store`,
   );
-  for (const root of r.chains.roots)
+  for (const a of r.chains.anchors)
     lines.push(
-      `    root  ${root.subject ?? short(root.sha256)}${root.signatureVerified ? '' : '  (self-signature NOT verified)'}`,
+      `    anchor  ${a.subject}  (${a.paths} paths)  ${a.trustStores.length ? a.trustStores.join('; ') : 'in NO trust store'}`,
     );
-  for (const m of r.chains.missingIssuer)
-    lines.push(`    GAP   ${m.subject ?? short(m.sha256)}  <- issuer not found: ${m.issuer ?? '?'}`);
+  for (const i of r.chains.items.filter((x) => x.status !== 'valid'))
+    lines.push(
+      `    ${i.status === 'invalid' ? 'INVALID ' : 'NO PATH '} ${i.subject ?? short(i.sha256)}  ${[...new Set(i.errors.map((e) => e.rule))].join(', ')}`,
+    );
   lines.push('', `3. What expires (relative to ${r.at})`);
   lines.push(...expiryLines('expired', r.expiry.expired));
   lines.push(...expiryLines('within 90 days', r.expiry.within90Days));
@@ -139,17 +141,20 @@ ${table(
   ),
 )}
 <h2>2. Chains of trust</h2>
-<h3>Roots</h3>${table(
-    ['subject', 'sha256', 'self-signature verified'],
-    r.chains.roots.map((x) => [x.subject, x.sha256, x.signatureVerified]),
+<p>${r.chains.items.length} leaves and signers: ${r.chains.valid} valid, ${r.chains.invalid} invalid, ${r.chains.noAnchor} with no path to an anchor; ${r.chains.uncontrolledAnchor} end at an anchor in no trust store.</p>
+<h3>Trust anchors</h3>${table(
+    ['anchor', 'paths', 'trust stores'],
+    r.chains.anchors.map((a) => [a.subject, a.paths, a.trustStores.join('; ') || 'none']),
   )}
-<h3>Issuer links</h3>${table(
-    ['certificate', 'issuer', 'matched by', 'signature verified'],
-    r.chains.links.map((l) => [l.childSubject, l.issuerSubject, l.matchedBy, l.signatureVerified]),
-  )}
-<h3>Gaps: issuer not in inventory</h3>${table(
-    ['certificate', 'issuer', 'AKI'],
-    r.chains.missingIssuer.map((m) => [m.subject, m.issuer, m.aki ?? '']),
+<h3>Paths</h3>${table(
+    ['certificate', 'role', 'status', 'path', 'failed rules'],
+    r.chains.items.map((i) => [
+      i.subject ?? i.sha256,
+      i.role,
+      i.status,
+      i.pathSubjects.join(' → '),
+      [...new Set(i.errors.map((e) => e.rule))].join(', '),
+    ]),
   )}
 <h2>3. What expires</h2>
 <h3>Expired</h3>${expiryTable(r.expiry.expired)}

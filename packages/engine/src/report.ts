@@ -1,20 +1,10 @@
-import { X509Certificate } from 'node:crypto';
 import type { AssetRow, ProblemRow, Store } from '@keywarden/store';
 import { keyItem, keyLabel, signatureItem, type KeyItem, type SignatureItem } from './inventory.ts';
+import { analyzeChains, type ChainItem } from './chains.ts';
 import type { Finding } from './findings.ts';
+import { gapFindings } from './trust-findings.ts';
 
 const DAY = 86_400_000;
-
-export interface ChainLink {
-  child: string;
-  childSubject?: string;
-  issuer: string;
-  issuerSubject?: string;
-  /** How the issuer was found: key identifiers (AKI = SKI) or names alone. */
-  matchedBy: 'key-identifier' | 'name';
-  /** The issuer's public key verifies the child's signature (node:crypto). */
-  signatureVerified: boolean;
-}
 
 export interface ExpiryItem {
   sha256: string;
@@ -36,11 +26,15 @@ export interface Report {
     byAlgorithm: Record<string, number>;
     privateKeys: (KeyItem & { exposure: 'plaintext' | 'encrypted' })[];
   };
-  /** Question 2: issuer links found, roots, and the gaps. */
+  /** Question 2: every leaf and signer's best RFC 5280 path at `at`, the anchors they end at, the gaps. */
   chains: {
-    roots: { sha256: string; subject?: string; signatureVerified: boolean }[];
-    links: ChainLink[];
-    missingIssuer: { sha256: string; subject?: string; issuer?: string; aki?: string }[];
+    valid: number;
+    invalid: number;
+    noAnchor: number;
+    /** Paths that end at an anchor in no trust store a verifier consults. */
+    uncontrolledAnchor: number;
+    anchors: { sha256: string; subject: string; trustStores: string[]; paths: number }[];
+    items: ChainItem[];
   };
   /** Question 3: what expires, relative to `at`. */
   expiry: {
@@ -64,51 +58,16 @@ export interface ReportOptions {
   readonly at: number;
   /** Also list what expires before this instant. */
   readonly before?: number;
+  /** Paths (or prefixes) the organisation declares as trust stores, besides those recognised by format. */
+  readonly trustStorePaths?: readonly string[];
+  /** The product's support end: trust anchors must outlive it. */
+  readonly supportEnd?: number;
 }
 
 async function collect(it: AsyncIterable<AssetRow>): Promise<AssetRow[]> {
   const out: AssetRow[] = [];
   for await (const a of it) out.push(a);
   return out;
-}
-
-function derOf(a: AssetRow): string | undefined {
-  const r = a.record as { der?: string } | null;
-  return r?.der;
-}
-
-/** Checks issuer -> child signatures with node:crypto, parsing each certificate at most once. */
-class Verifier {
-  private readonly cache = new Map<string, X509Certificate | null>();
-  private cert(a: AssetRow): X509Certificate | null {
-    let c = this.cache.get(a.id);
-    if (c === undefined) {
-      const der = derOf(a);
-      try {
-        c = der ? new X509Certificate(Buffer.from(der, 'base64')) : null;
-      } catch {
-        c = null;
-      }
-      this.cache.set(a.id, c);
-    }
-    return c;
-  }
-  verifies(child: AssetRow, issuer: AssetRow): boolean {
-    const c = this.cert(child);
-    const i = this.cert(issuer);
-    if (!c || !i) return false;
-    try {
-      return c.verify(i.publicKey);
-    } catch {
-      return false;
-    }
-  }
-}
-
-function push<K, V>(m: Map<K, V[]>, k: K, v: V): void {
-  const list = m.get(k);
-  if (list) list.push(v);
-  else m.set(k, [v]);
 }
 
 function expiryItem(a: AssetRow, at: number): ExpiryItem {
@@ -136,63 +95,37 @@ export async function buildReport(store: Store, opts: ReportOptions): Promise<Re
   const problems = await store.problems();
   const counts = await store.counts();
   const findings: Finding[] = [];
-  const verifier = new Verifier();
 
-  // Question 2: link every certificate to its issuer(s) by key identifier first, then by name.
-  const bySki = new Map<string, AssetRow[]>();
-  const bySubject = new Map<string, AssetRow[]>();
-  for (const c of certs) {
-    if (c.ski) push(bySki, c.ski, c);
-    if (c.subject !== undefined) push(bySubject, c.subject, c);
-  }
-  const roots: Report['chains']['roots'] = [];
-  const links: ChainLink[] = [];
-  const missingIssuer: Report['chains']['missingIssuer'] = [];
-  for (const c of certs) {
-    if (c.selfSigned) {
-      roots.push({ sha256: c.identity, subject: c.subject, signatureVerified: verifier.verifies(c, c) });
-      continue;
+  // Question 2: paths from every leaf and signer to an anchor, and the gaps they show.
+  const analysis = await analyzeChains(store, {
+    at,
+    ...(opts.trustStorePaths && { trustStorePaths: opts.trustStorePaths }),
+  });
+  findings.push(
+    ...(await gapFindings(store, analysis, {
+      at,
+      ...(opts.supportEnd !== undefined && { supportEnd: opts.supportEnd }),
+    })),
+  );
+  const anchors = new Map<string, Report['chains']['anchors'][number]>();
+  for (const i of analysis.items)
+    if (i.anchor) {
+      const a = anchors.get(i.anchor.sha256) ?? { ...i.anchor, paths: 0 };
+      a.paths++;
+      anchors.set(i.anchor.sha256, a);
     }
-    const byKey = c.aki ? (bySki.get(c.aki) ?? []).filter((i) => i.id !== c.id) : [];
-    const candidates = byKey.length
-      ? byKey
-      : (bySubject.get(c.issuer ?? '') ?? []).filter((i) => i.id !== c.id && !c.aki);
-    if (candidates.length === 0) {
-      missingIssuer.push({
-        sha256: c.identity,
-        subject: c.subject,
-        issuer: c.issuer,
-        ...(c.aki && { aki: c.aki }),
-      });
-      findings.push({
-        rule: 'KW-CHAIN-ISSUER-MISSING',
-        severity: 'medium',
-        subject: c.identity,
-        message: `no issuer "${c.issuer}" in the inventory for "${c.subject}"`,
-      });
-      continue;
-    }
-    let anyVerified = false;
-    for (const i of candidates) {
-      const ok = verifier.verifies(c, i);
-      anyVerified ||= ok;
-      links.push({
-        child: c.identity,
-        childSubject: c.subject,
-        issuer: i.identity,
-        issuerSubject: i.subject,
-        matchedBy: byKey.length ? 'key-identifier' : 'name',
-        signatureVerified: ok,
-      });
-    }
-    if (!anyVerified)
-      findings.push({
-        rule: 'KW-CHAIN-SIGNATURE-INVALID',
-        severity: 'high',
-        subject: c.identity,
-        message: `issuer candidate(s) for "${c.subject}" do not verify its signature`,
-      });
-  }
+  const chainCount = (st: ChainItem['status']): number =>
+    analysis.items.filter((i) => i.status === st).length;
+  const chains: Report['chains'] = {
+    valid: chainCount('valid'),
+    invalid: chainCount('invalid'),
+    noAnchor: chainCount('no-anchor'),
+    uncontrolledAnchor: analysis.items.filter((i) => i.anchor && i.anchor.trustStores.length === 0).length,
+    anchors: [...anchors.values()].sort((x, y) => y.paths - x.paths || x.subject.localeCompare(y.subject)),
+    items: [...analysis.items].sort(
+      (x, y) => x.status.localeCompare(y.status) || (x.subject ?? '').localeCompare(y.subject ?? ''),
+    ),
+  };
 
   // Question 3: expiry windows at the report instant.
   const expired: ExpiryItem[] = [];
@@ -332,7 +265,7 @@ export async function buildReport(store: Store, opts: ReportOptions): Promise<Re
       refused: problems.filter((p) => p.status === 'refused').length,
     },
     keys: { byLayer, byAlgorithm, privateKeys },
-    chains: { roots, links, missingIssuer },
+    chains,
     expiry: {
       expired: expired.sort(byNotAfter),
       within90Days: within90Days.sort(byNotAfter),

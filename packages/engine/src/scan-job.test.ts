@@ -75,11 +75,16 @@ for (const dialect of dialects())
 
       test('the report links the leaf to its root by verified signature and flags the plain key', async () => {
         const r = await buildReport(ctx.store, { at: AT });
-        assert.equal(r.chains.roots.length, 1);
-        assert.equal(r.chains.roots[0]!.signatureVerified, true);
-        assert.equal(r.chains.links.length, 1);
-        assert.equal(r.chains.links[0]!.matchedBy, 'key-identifier');
-        assert.equal(r.chains.links[0]!.signatureVerified, true);
+        assert.equal(r.chains.anchors.length, 1);
+        assert.equal(r.chains.items.length, 1);
+        assert.equal(r.chains.items[0]!.status, 'valid');
+        assert.equal(r.chains.items[0]!.path.length, 2);
+        assert.deepEqual(
+          r.chains.anchors[0]!.trustStores,
+          [],
+          'a CA file in a plain directory is no trust store',
+        );
+        assert.ok(r.findings.some((f) => f.rule === 'KW-ANCHOR-UNCONTROLLED'));
         assert.equal(r.expiry.within90Days.length, 1);
         assert.ok(
           r.findings.some((f) => f.rule === 'KW-KEY-WORLD-READABLE' && f.subject.endsWith('leaf.key')),
