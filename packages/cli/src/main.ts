@@ -28,6 +28,7 @@ import { quietOnClosedPipe, write } from './output.ts';
 import { progressBar } from './progress.ts';
 import { dbOption, withStore } from './store-option.ts';
 import { certificateLine, keyLine, signatureLine } from './table.ts';
+import { addPolicyCommands } from './policy-commands.ts';
 import { addTrustCommands } from './trust-commands.ts';
 
 function failOn(report: Report, floor: Severity | undefined): number {
@@ -243,6 +244,7 @@ export function program(): Command {
       });
     });
   addTrustCommands(p);
+  addPolicyCommands(p);
   return p;
 }
 

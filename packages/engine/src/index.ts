@@ -37,3 +37,12 @@ export {
   type ExportOptions,
 } from './cbom-export.ts';
 export { importCbom, MAX_BOM_BYTES, type ImportOptions, type ImportSummary } from './cbom-import.ts';
+export {
+  policyCheck,
+  pqcReadiness,
+  type PolicyRow,
+  type PolicyCheck,
+  type Product,
+  type ReadinessRow,
+  type RowStatus,
+} from './policy-check.ts';

@@ -59,6 +59,13 @@ export function renderText(r: Report): string {
     lines.push(
       `    ${i.status === 'invalid' ? 'INVALID ' : 'NO PATH '} ${i.subject ?? short(i.sha256)}  ${[...new Set(i.errors.map((e) => e.rule))].join(', ')}`,
     );
+  for (const q of r.pqc.rows)
+    lines.push(
+      `  post-quantum (${r.pqc.authority}): ${q.product} supported to ${q.supportEnd}: ${q.vulnerable} quantum-vulnerable assets; ` +
+        (q.migrateBy
+          ? `migrate by ${q.migrateBy}${q.late ? ' (LATE)' : ''}${q.retiresFirst ? ' (retires first)' : ''}`
+          : 'no disallow date applies'),
+    );
   lines.push('', `3. What expires (relative to ${r.at})`);
   lines.push(...expiryLines('expired', r.expiry.expired));
   lines.push(...expiryLines('within 90 days', r.expiry.within90Days));
@@ -154,6 +161,17 @@ ${table(
       i.status,
       i.pathSubjects.join(' → '),
       [...new Set(i.errors.map((e) => e.rule))].join(', '),
+    ]),
+  )}
+<h3>Post-quantum readiness (${esc(r.pqc.authority)})</h3>${table(
+    ['product', 'support end', 'quantum-vulnerable', 'disallowed from', 'migrate by', 'late'],
+    r.pqc.rows.map((q) => [
+      q.product,
+      q.supportEnd,
+      q.vulnerable,
+      q.disallowFrom ?? '',
+      q.migrateBy ?? '',
+      q.late,
     ]),
   )}
 <h2>3. What expires</h2>

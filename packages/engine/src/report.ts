@@ -2,6 +2,7 @@ import type { AssetRow, ProblemRow, Store } from '@keywarden/store';
 import { keyItem, keyLabel, signatureItem, type KeyItem, type SignatureItem } from './inventory.ts';
 import { analyzeChains, type ChainItem } from './chains.ts';
 import type { Finding } from './findings.ts';
+import { pqcReadiness, type ReadinessRow } from './policy-check.ts';
 import { gapFindings } from './trust-findings.ts';
 
 const DAY = 86_400_000;
@@ -49,6 +50,8 @@ export interface Report {
    */
   signatures: { valid: number; invalid: number; unverified: number; items: SignatureItem[] };
   supplierSigning: { assessed: false; note: string };
+  /** Post-quantum readiness per product line (Mosca), under `pqc.authority`. */
+  pqc: { authority: string; rows: ReadinessRow[] };
   problems: ProblemRow[];
   findings: Finding[];
 }
@@ -62,6 +65,10 @@ export interface ReportOptions {
   readonly trustStorePaths?: readonly string[];
   /** The product's support end: trust anchors must outlive it. */
   readonly supportEnd?: number;
+  /** Whose dated rules the post-quantum section uses (default nist). */
+  readonly authority?: string;
+  /** Service life assumed for the post-quantum deadline when there is no product data (default 15 years). */
+  readonly lifetimeYears?: number;
 }
 
 async function collect(it: AsyncIterable<AssetRow>): Promise<AssetRow[]> {
@@ -247,6 +254,18 @@ export async function buildReport(store: Store, opts: ReportOptions): Promise<Re
     opts.before === undefined
       ? {}
       : { before: { date: new Date(opts.before).toISOString(), items: before.sort(byNotAfter) } };
+  const authority = opts.authority ?? 'nist';
+  const pqc = {
+    authority,
+    rows: await pqcReadiness(store, {
+      at,
+      authority,
+      lifetimeYears: opts.lifetimeYears ?? 15,
+      ...(opts.supportEnd !== undefined && {
+        products: [{ name: 'product', supportEnd: new Date(opts.supportEnd).toISOString().slice(0, 10) }],
+      }),
+    }),
+  };
   return {
     at: new Date(at).toISOString(),
     generatedAt: new Date().toISOString(),
@@ -284,6 +303,7 @@ export async function buildReport(store: Store, opts: ReportOptions): Promise<Re
         'Signatures found on artifacts are checked above; whether each signer is the key a supplier agreed ' +
         'to sign with is not assessed yet (no signing agreements are recorded).',
     },
+    pqc,
     problems,
     findings,
   };
