@@ -27,3 +27,14 @@ export {
   moscaDeadline,
   quantumVulnerable,
 } from './policy/pqc.ts';
+export * from './lint/types.ts';
+export {
+  lintCertificate,
+  selectProfile,
+  rawFacts,
+  lintsFor,
+  ALL_LINTS,
+  type LintOptions,
+  type LintReport,
+  type ProfileChoice,
+} from './lint/run.ts';

@@ -28,6 +28,7 @@ import { quietOnClosedPipe, write } from './output.ts';
 import { progressBar } from './progress.ts';
 import { dbOption, withStore } from './store-option.ts';
 import { certificateLine, keyLine, signatureLine } from './table.ts';
+import { addLintCommand } from './lint-command.ts';
 import { addPolicyCommands } from './policy-commands.ts';
 import { addTrustCommands } from './trust-commands.ts';
 
@@ -245,6 +246,7 @@ export function program(): Command {
     });
   addTrustCommands(p);
   addPolicyCommands(p);
+  addLintCommand(p);
   return p;
 }
 

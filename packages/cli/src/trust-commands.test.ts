@@ -115,47 +115,57 @@ describe(
       const g = kw('graph', '--db', db, '--format', 'dot', '--around', leaf.cert.sha256);
       assert.equal(g.status, 0, g.stderr);
       assert.match(g.stdout, /issued-by/);
+    });
 
-      test('policy check and policy pqc judge the scanned certificates at the given instant', () => {
-        const now = kw('policy', 'check', '--db', db, '--json', '--at', '2027-01-01');
-        assert.equal(now.status, 0, now.stderr);
-        const rows = (
-          JSON.parse(now.stdout) as {
-            rows: { assetId: string; status: string; quantumVulnerable: unknown }[];
-          }
-        ).rows;
-        const leafRow = rows.find((r) => r.assetId === `certificate:${leaf.cert.sha256}`)!;
-        assert.equal(leafRow.status, 'acceptable');
-        assert.equal(leafRow.quantumVulnerable, true);
-        const later = JSON.parse(
-          kw('policy', 'check', '--db', db, '--json', '--at', '2036-06-01').stdout,
-        ) as {
-          rows: { assetId: string; status: string }[];
-        };
-        assert.equal(
-          later.rows.find((r) => r.assetId === leafRow.assetId)!.status,
-          'disallowed',
-          'NIST IR 8547: ECDSA P-256 after 2035',
-        );
-        const pqc = kw(
-          'policy',
-          'pqc',
-          '--db',
-          db,
-          '--json',
-          '--at',
-          '2027-01-01',
-          '--shelf-life',
-          '10',
-          '--migration',
-          '2',
-        );
-        assert.equal(pqc.status, 0, pqc.stderr);
-        const [row] = JSON.parse(pqc.stdout) as { migrateBy: string; late: boolean }[];
-        assert.equal(row!.migrateBy, '2026-01-01');
-        assert.equal(row!.late, true);
-        assert.equal(kw('policy', 'check', '--db', db, '--authority', 'nobody').status, 2);
-      });
+    test('policy check and policy pqc judge the scanned certificates at the given instant', () => {
+      const now = kw('policy', 'check', '--db', db, '--json', '--at', '2027-01-01');
+      assert.equal(now.status, 0, now.stderr);
+      const rows = (
+        JSON.parse(now.stdout) as {
+          rows: { assetId: string; status: string; quantumVulnerable: unknown }[];
+        }
+      ).rows;
+      const leafRow = rows.find((r) => r.assetId === `certificate:${leaf.cert.sha256}`)!;
+      assert.equal(leafRow.status, 'acceptable');
+      assert.equal(leafRow.quantumVulnerable, true);
+      const later = JSON.parse(kw('policy', 'check', '--db', db, '--json', '--at', '2036-06-01').stdout) as {
+        rows: { assetId: string; status: string }[];
+      };
+      assert.equal(
+        later.rows.find((r) => r.assetId === leafRow.assetId)!.status,
+        'disallowed',
+        'NIST IR 8547: ECDSA P-256 after 2035',
+      );
+      const pqc = kw(
+        'policy',
+        'pqc',
+        '--db',
+        db,
+        '--json',
+        '--at',
+        '2027-01-01',
+        '--shelf-life',
+        '10',
+        '--migration',
+        '2',
+      );
+      assert.equal(pqc.status, 0, pqc.stderr);
+      const [row] = JSON.parse(pqc.stdout) as { migrateBy: string; late: boolean }[];
+      assert.equal(row!.migrateBy, '2026-01-01');
+      assert.equal(row!.late, true);
+      assert.equal(kw('policy', 'check', '--db', db, '--authority', 'nobody').status, 2);
+    });
+
+    test('lint picks the profile from the certificate; Web-PKI lints only under web-server', () => {
+      const r = kw('lint', leaf.certFile, '--json');
+      assert.equal(r.status, 1, 'an 825-day TLS server certificate breaks the 398-day rule');
+      const [row] = JSON.parse(r.stdout) as { profile: string; results: { id: string }[] }[];
+      assert.equal(row!.profile, 'web-server');
+      assert.ok(row!.results.some((x) => x.id === 'kw.webpki.validity-398-days'));
+      const general = kw('lint', leaf.certFile, '--profile', 'rfc5280', '--json');
+      const [g] = JSON.parse(general.stdout) as { results: { id: string }[] }[];
+      assert.ok(!g!.results.some((x) => x.id.startsWith('kw.webpki.')));
+      assert.equal(kw('lint', leaf.certFile, '--profile', 'nonsense').status, 2);
     });
   },
 );

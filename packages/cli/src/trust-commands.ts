@@ -13,7 +13,7 @@ import {
 import { readCertificates } from './certificate-files.ts';
 import { EXIT } from './exit-codes.ts';
 import { parseInstant } from './options.ts';
-import { write } from './output.ts';
+import { quietOnClosedPipe, write } from './output.ts';
 import { dbOption, withStore } from './store-option.ts';
 
 const PURPOSES = ['code-signing', 'client-auth', 'server-auth', 'any'] as const;
@@ -25,6 +25,8 @@ const instant = (at: string | undefined): number =>
 
 /** chains, validate, graph, findings: question 2 of the mission, from the store or from files. */
 export function addTrustCommands(p: Command): void {
+  // Long listings are piped into head and less: a closed pipe ends the output, not the process.
+  p.hook('preAction', () => quietOnClosedPipe());
   p.command('validate')
     .description('Validate one chain from files (RFC 5280 §6): exit 0 when valid, 1 when not')
     .argument('<leaf>', 'the leaf certificate (PEM or DER; extra certificates in the file are intermediates)')

@@ -46,3 +46,4 @@ export {
   type ReadinessRow,
   type RowStatus,
 } from './policy-check.ts';
+export { lintStore, type LintRow, type LintStoreResult } from './lint-run.ts';
