@@ -19,9 +19,16 @@ export function rdnKey(rdn: readonly NameAttribute[]): string {
   return rdn.map(attrKey).sort().join('+');
 }
 
+// The parser shares one frozen DistinguishedName among certificates with the same name bytes, so a
+// leaf's issuer key is computed once per issuer, not once per leaf and comparison.
+const keys = new WeakMap<DistinguishedName, string>();
+
 /** Equal keys ⇔ the names match under our §7.1 comparison; usable as a Map key. */
 export function nameKey(dn: DistinguishedName): string {
-  let out = '';
+  let out = keys.get(dn);
+  if (out !== undefined) return out;
+  out = '';
   for (let i = 0; i < dn.rdns.length; i++) out += (i ? '\u0000' : '') + rdnKey(dn.rdns[i]!);
+  keys.set(dn, out);
   return out;
 }
