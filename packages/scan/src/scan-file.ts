@@ -4,6 +4,7 @@ import { walkArchive } from './archive/walk.ts';
 import { sniffArchive } from './archive/sniff.ts';
 import { detect, type Detected } from './detect.ts';
 import { cmsFile } from './signed.ts';
+import { DEFAULT_STREAM_ABOVE, scanLarge } from './scan-large.ts';
 
 export type FileResult =
   | { readonly status: 'ok'; readonly observations: Detected[] }
@@ -24,11 +25,24 @@ const CRYPTO_EXTENSIONS = new Set([
 ]);
 
 /** Read one file (at most maxBytes, even if it grew since it was listed) and detect what it holds. */
-export async function scanFile(path: string, maxBytes: number): Promise<FileResult> {
+export async function scanFile(
+  path: string,
+  maxBytes: number,
+  opts: { streamAbove?: number } = {},
+): Promise<FileResult> {
   let buf: Buffer;
   try {
+    const st = await stat(path);
     const fh = await open(path, 'r');
     try {
+      // A large image is swept in a stream with flat memory; a large archive is still walked entry by
+      // entry, because what it holds is compressed and only the walker (with its limits) can see it.
+      if (st.isFile() && st.size > (opts.streamAbove ?? DEFAULT_STREAM_ABOVE)) {
+        const head = Buffer.alloc(512);
+        const { bytesRead } = await fh.read(head, 0, head.length, 0);
+        if (!sniffArchive(head.subarray(0, bytesRead)))
+          return { status: 'ok', observations: scanLarge(path) };
+      }
       const chunk = Buffer.allocUnsafe(Math.min(maxBytes + 1, 1 << 20));
       const parts: Buffer[] = [];
       let total = 0;
