@@ -3,6 +3,7 @@ import { detectFit } from './fit.ts';
 import { detectKeystore } from './keystore.ts';
 import { detectMcuboot } from './mcuboot.ts';
 import { detectOpenpgp } from './openpgp.ts';
+import { detectRauc } from './rauc.ts';
 import { detectSbom } from './sbom.ts';
 import { detectSigstore } from './sigstore.ts';
 import { detectTpm } from './tpm.ts';
@@ -18,6 +19,8 @@ import { detectUefi } from './uefi.ts';
  */
 const READERS: readonly { claims: boolean; read: (buf: Buffer, name?: string) => Detected[] }[] = [
   { claims: true, read: (b) => detectMcuboot(b) },
+  // RAUC plain bundles: SquashFS + detached CMS over it + size trailer; the signer is checked here.
+  { claims: true, read: (b) => detectRauc(b) },
   { claims: true, read: (b) => detectKeystore(b) },
   // Keyrings, armored keys, Release.gpg and InRelease: the file is OpenPGP through and through.
   { claims: true, read: (b) => detectOpenpgp(b) },
