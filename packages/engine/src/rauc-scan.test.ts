@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { opensslSigner, toolsMissing } from '@keywarden/testkit';
 import { openTestStore } from '../../store/src/dialects.test-helper.ts';
-import { signatures } from './inventory.ts';
+import { signatures, type SignatureItem } from './inventory.ts';
 import { runScan } from './scan-job.ts';
 
 /** RAUC bundles made by `rauc bundle` (plain format): the signer is identified and checked. */
@@ -52,7 +52,7 @@ describe('RAUC bundles', { skip: toolsMissing('openssl', 'rauc', 'mksquashfs') }
   });
 
   test('the signer of a bundle is identified, linked to its certificate and valid; a patched image is invalid', async () => {
-    const sigs = [];
+    const sigs: SignatureItem[] = [];
     for await (const s of signatures(ctx.store)) sigs.push(s);
     const of = (name: string) => sigs.find((s) => s.occurrences.some((o) => o.path.endsWith(name)));
     const good = of('update.raucb')!;
