@@ -16,6 +16,7 @@ const BY_CODE: Record<string, number> = {
   KEY_UNSUPPORTED: EXIT.input,
   SSH_MALFORMED: EXIT.input,
   JWK_MALFORMED: EXIT.input,
+  TUF_MALFORMED: EXIT.input,
   STORE_WRITE: EXIT.internal,
   SCAN_WORKER_FAILED: EXIT.internal,
 };

@@ -12,6 +12,7 @@ import {
   keys,
   signatures,
   libraries,
+  roles,
   renderHtml,
   renderText,
   runScan,
@@ -19,6 +20,7 @@ import {
   type KeyItem,
   type LibraryItem,
   type Report,
+  type RoleItem,
   type Severity,
   type SignatureItem,
 } from '@keywarden/engine';
@@ -27,7 +29,7 @@ import { parseBytes, parseCount, parseInstant, parseSeverity } from './options.t
 import { quietOnClosedPipe, write } from './output.ts';
 import { progressBar } from './progress.ts';
 import { dbOption, withStore } from './store-option.ts';
-import { certificateLine, keyLine, signatureLine } from './table.ts';
+import { certificateLine, keyLine, roleLine, signatureLine } from './table.ts';
 import { addLintCommand } from './lint-command.ts';
 import { addPolicyCommands } from './policy-commands.ts';
 import { addTrustCommands } from './trust-commands.ts';
@@ -114,6 +116,7 @@ export function program(): Command {
     keys: 'keys (public and private) with their occurrences and protection',
     signatures: 'signatures found on artifacts: signer, algorithm, digest, and whether each verifies',
     libraries: 'crypto libraries declared by SBOMs (CycloneDX, SPDX), with the SBOMs that declare them',
+    roles: 'TUF/Uptane roles: version, expiry, threshold and whether the signatures meet it',
   } as const;
   for (const kind of Object.keys(kinds) as (keyof typeof kinds)[])
     inv
@@ -130,14 +133,16 @@ export function program(): Command {
           throw new CommanderError(EXIT.usage, 'usage', '--expiring-before applies to certificates only');
         quietOnClosedPipe();
         await withStore(o.db, async (store) => {
-          const rows: AsyncIterable<CertificateItem | KeyItem | SignatureItem | LibraryItem> =
+          const rows: AsyncIterable<InventoryRow> =
             kind === 'certificates'
               ? certificates(store, before)
               : kind === 'keys'
                 ? keys(store)
                 : kind === 'signatures'
                   ? signatures(store)
-                  : libraries(store);
+                  : kind === 'roles'
+                    ? roles(store)
+                    : libraries(store);
           let first = true;
           if (o.json) await write('[');
           for await (const row of rows) {
@@ -273,7 +278,10 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-function line(row: CertificateItem | KeyItem | SignatureItem | LibraryItem): string {
+type InventoryRow = CertificateItem | KeyItem | SignatureItem | LibraryItem | RoleItem;
+
+function line(row: InventoryRow): string {
+  if ('thresholdMet' in row) return roleLine(row);
   if ('declaredBy' in row)
     return `${row.library.padEnd(14)}  ${(row.version ?? '?').padEnd(12)}  ${row.name}  [${row.declaredBy.map((d) => d.path).join(', ')}]`;
   if ('status' in row) return signatureLine(row);

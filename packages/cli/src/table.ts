@@ -3,6 +3,7 @@ import {
   signerLabel,
   type CertificateItem,
   type KeyItem,
+  type RoleItem,
   type SignatureItem,
 } from '@keywarden/engine';
 
@@ -28,4 +29,15 @@ export function signatureLine(s: SignatureItem): string {
   const where = s.occurrences.map((o) => `${o.path}${o.offset ? '@' + o.offset : ''}`).join(', ');
   const why = s.reason ? ` (${s.reason})` : '';
   return `${s.status.toUpperCase().padEnd(10)}  ${s.format.padEnd(16)}  ${s.signatureAlgorithm.padEnd(24)}  ${who}, ${key}${why}  [${where}]`;
+}
+
+export function roleLine(r: RoleItem): string {
+  const met = r.thresholdMet === 'unknown' ? 'UNCHECKED' : r.thresholdMet ? 'MET' : 'NOT MET';
+  const rule = r.threshold !== undefined ? ` ${r.validKeys ?? 0}/${r.threshold}` : '';
+  const repo = r.repository ? `${r.repository} ` : '';
+  const where = r.occurrences.map((o) => o.path).join(', ');
+  const rotation = r.rotation
+    ? `, rotation from v${r.rotation.from} ${r.rotation.thresholdMet === true ? 'signed' : 'NOT SIGNED'}`
+    : '';
+  return `${(r.expires?.slice(0, 10) ?? '?').padEnd(10)}  ${`${repo}${r.role} v${r.version}`.padEnd(24)}  ${(met + rule).padEnd(14)}  ${r.keys.length} keys${rotation}  [${where}]`;
 }

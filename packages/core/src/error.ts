@@ -18,7 +18,8 @@ export type CoreErrorCode =
   | 'KEY_MALFORMED'
   | 'KEY_UNSUPPORTED'
   | 'SSH_MALFORMED'
-  | 'JWK_MALFORMED';
+  | 'JWK_MALFORMED'
+  | 'TUF_MALFORMED';
 
 export class CoreError extends KeywardenError<CoreErrorCode> {}
 

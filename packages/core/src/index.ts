@@ -23,3 +23,4 @@ export * from './openpgp.ts';
 export * from './fit.ts';
 export * from './sigstore.ts';
 export * from './tpm.ts';
+export * from './tuf.ts';

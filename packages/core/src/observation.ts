@@ -73,6 +73,20 @@ export type Observation =
       readonly library: CryptoLibrary;
     }
   | {
+      /** A CycloneDX document with cryptographic-asset components, carried to the engine for import. */
+      readonly type: 'declared-bom';
+      readonly offset: number;
+      readonly encoding: Encoding;
+      readonly bom: DeclaredBom;
+    }
+  | {
+      /** A TUF or Uptane metadata file: one role, its keys, delegations and signatures. */
+      readonly type: 'role';
+      readonly offset: number;
+      readonly encoding: Encoding;
+      readonly role: RoleSummary;
+    }
+  | {
       readonly type: 'unparseable';
       readonly offset: number;
       readonly encoding: Encoding;
@@ -80,6 +94,73 @@ export type Observation =
       readonly format: string;
       readonly reason: string;
     };
+
+/** A TUF/Uptane role as one metadata file states it. */
+export interface RoleSummary {
+  /** Top-level role name, or the delegated role's name (from the file name when nothing else says). */
+  readonly name: string;
+  readonly type: 'root' | 'targets' | 'snapshot' | 'timestamp' | 'delegated';
+  /** Uptane director or image repository, when recognisable; undefined for plain TUF. */
+  readonly repository?: 'director' | 'image';
+  readonly version: number;
+  readonly specVersion?: string;
+  /** Epoch ms. */
+  readonly expires?: number;
+  /** The signing threshold for this role, when the authority is in the same file (root). */
+  readonly threshold?: number;
+  /** Keys the file declares (root keys, delegation keys); keyId is our key identity. */
+  readonly keys: readonly {
+    readonly keyId?: string;
+    readonly declaredKeyId: string;
+    readonly keytype: string;
+    readonly scheme: string;
+    readonly algorithm?: string;
+    readonly size?: number;
+    readonly curve?: string;
+    /** SubjectPublicKeyInfo DER, base64: public, and what a later pass checks other files' signatures with. */
+    readonly spki?: string;
+  }[];
+  /** Root: who may sign each top-level role; targets: delegated roles. */
+  readonly delegations: readonly {
+    readonly name: string;
+    readonly threshold: number;
+    readonly keyIds: readonly string[];
+    readonly paths?: readonly string[];
+    readonly terminating?: boolean;
+  }[];
+  readonly signatures: readonly {
+    readonly declaredKeyId: string;
+    readonly keyId?: string;
+    readonly status: Verification;
+    readonly reason?: string;
+  }[];
+  /** 'unknown' when the signing role's keys are in another file. */
+  readonly thresholdMet: boolean | 'unknown';
+  /** Distinct authorised keys whose signature holds, once the authority is known. */
+  readonly validKeys?: number;
+  /**
+   * What a later pass needs to check the signatures once the authority (root, or the delegating
+   * targets; for a root after version 1, the previous root) is in the store: the canonical signed
+   * bytes (base64) and the signatures as written. Dropped once checked; absent when there is nothing
+   * to check across files or the document is too large to carry.
+   */
+  readonly pending?: {
+    readonly signed: string;
+    readonly signatures: readonly { keyid: string; sig: string }[];
+  };
+  readonly targets: number;
+  /** Root only, once the previous version is known: does it carry a threshold of the old root keys? */
+  readonly rotation?: {
+    readonly from: number;
+    readonly thresholdMet: boolean | 'unknown';
+    readonly validKeys: number;
+    readonly threshold?: number;
+  };
+  /** Set once checked across files: the role (and version) whose keys it was checked against. */
+  readonly authority?: { readonly role: string; readonly version: number };
+  /** SHA-256 of the metadata file. */
+  readonly sha256: string;
+}
 
 export interface CertificationRequestSummary {
   readonly sha256: string;
@@ -195,5 +276,15 @@ export interface CryptoLibrary {
   readonly cpe?: string;
   /** The SBOM format and who it says produced the component or the document. */
   readonly declaredIn: 'cyclonedx' | 'spdx';
+  readonly supplier?: string;
+}
+
+/** A CycloneDX BOM (JSON, or XML converted to the JSON model) whose crypto assets are to be imported. */
+export interface DeclaredBom {
+  readonly format: 'cyclonedx';
+  /** The document in the JSON model, as text; bounded by the reader. */
+  readonly json: string;
+  readonly cryptoAssets: number;
+  /** Who the document says supplied it, for provenance. */
   readonly supplier?: string;
 }

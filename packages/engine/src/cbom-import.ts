@@ -802,10 +802,37 @@ function parseBom(json: unknown): Obj {
   return v;
 }
 
+const MAX_SOURCE = 200;
+const VALID_SOURCE = /^[^\s#\x00-\x1f][^#\x00-\x1f]{0,199}$/;
+const MAX_SUPPLIER = 64;
+
+/**
+ * The import source for a BOM found by a scan: `<supplier> at <path>`, always a valid source. '#'
+ * (the separator of `cbom:<source>#<bom-ref>`) and controls are percent-encoded; a path too long
+ * keeps its tail (the file's own name and nesting) and a hash of the whole, so two long paths that
+ * end alike stay two sources.
+ */
+export function declaredSource(supplier: string | undefined, path: string): string {
+  const clean = (s: string): string =>
+    s.replace(/[#%\x00-\x1f\x7f]/g, (c) => `%${c.charCodeAt(0).toString(16).padStart(2, '0').toUpperCase()}`);
+  const who = [...clean((supplier ?? '').replace(/\s+/g, ' ').trim())].slice(0, MAX_SUPPLIER).join('').trim();
+  const head = `${who || 'sbom'} at `;
+  const where = clean(path);
+  if (head.length + where.length <= MAX_SOURCE) return head + where;
+  const tag = ` (${createHash('sha256').update(path).digest('hex').slice(0, 12)})`;
+  // Cut on code points so no surrogate pair is split; the limit counts UTF-16 units like the check.
+  const room = MAX_SOURCE - head.length - 3 - tag.length;
+  const points = [...where];
+  let units = 0;
+  let from = points.length;
+  while (from > 0 && units + points[from - 1]!.length <= room) units += points[--from]!.length;
+  return `${head}...${points.slice(from).join('')}${tag}`;
+}
+
 /** Reads a CycloneDX CBOM and stores its cryptographic assets as declared by `opts.source`. */
 export async function importCbom(json: unknown, store: Store, opts: ImportOptions): Promise<ImportSummary> {
   const source = opts.source;
-  if (!/^[^\s#\x00-\x1f][^#\x00-\x1f]{0,199}$/.test(source))
+  if (!VALID_SOURCE.test(source))
     throw new EngineError(
       'BAD_ARGUMENT',
       `source "${source}" must be 1-200 characters without '#' or controls`,

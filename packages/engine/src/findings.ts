@@ -23,6 +23,15 @@ export function isSeverity(s: string): s is Severity {
 
 /** Rule ids and what they mean; the report prints this so a reader can look a finding up. */
 export const RULES: Record<string, string> = {
+  'KW-TUF-ROLE-EXPIRED': 'a TUF/Uptane role is past its expires at the report instant; clients refuse it',
+  'KW-TUF-THRESHOLD-NOT-MET':
+    'a TUF/Uptane role carries fewer valid signatures from authorised keys than its threshold',
+  'KW-TUF-ROLE-UNVERIFIED':
+    'no root or delegating metadata beside a TUF/Uptane role names the keys to check it with',
+  'KW-TUF-ROOT-ROTATION-UNSIGNED':
+    "a TUF/Uptane root is not signed by a threshold of its predecessor's root keys",
+  'KW-TUF-ROOT-KEY-ONLINE':
+    'a TUF/Uptane root key is also authorised for the online timestamp or snapshot role',
   'KW-CERT-EXPIRED': 'certificate is past its notAfter at the report instant',
   'KW-CERT-EXPIRING-90D': 'certificate expires within 90 days of the report instant',
   'KW-CERT-EXPIRING-1Y': 'certificate expires within one year of the report instant',

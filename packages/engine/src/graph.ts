@@ -28,7 +28,7 @@ export interface TrustGraph {
   readonly edges: GraphEdge[];
 }
 
-const NODE_KINDS: readonly AssetKind[] = ['certificate', 'key', 'signature', 'artifact'];
+const NODE_KINDS: readonly AssetKind[] = ['certificate', 'key', 'signature', 'artifact', 'role'];
 
 export async function trustGraph(
   store: Store,
@@ -136,7 +136,10 @@ function node(a: AssetRow): GraphNode {
   return {
     id: a.id,
     kind: a.kind,
-    label: a.subject ?? `${a.kind} ${a.identity.slice(0, 16)}`,
+    label:
+      a.kind === 'role'
+        ? `${a.issuer === 'tuf' ? 'TUF' : `Uptane ${a.issuer}`} ${a.subject} v${a.serial}`
+        : (a.subject ?? `${a.kind} ${a.identity.slice(0, 16)}`),
     layer,
     layerReason: where
       ? `${best} of ${a.occurrences.length} occurrences placed there, e.g. ${where.path}`

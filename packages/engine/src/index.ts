@@ -19,6 +19,8 @@ export {
   type KeyItem,
   type SignatureItem,
   type LibraryItem,
+  roles,
+  type RoleItem,
 } from './inventory.ts';
 export { buildReport, type Report, type ReportOptions, type ExpiryItem } from './report.ts';
 export { analyzeChains, type ChainItem, type ChainOptions, type TrustAnalysis } from './chains.ts';

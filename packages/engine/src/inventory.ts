@@ -1,4 +1,4 @@
-import type { CryptoLibrary, SignatureSummary } from '@keywarden/core';
+import type { CryptoLibrary, RoleSummary, SignatureSummary } from '@keywarden/core';
 import type { AssetRow, Store } from '@keywarden/store';
 
 const iso = (ms: number | undefined): string | undefined =>
@@ -175,4 +175,48 @@ export function signerLabel(s: SignatureSummary['signer']): string {
   if (s.issuer) return `issuer ${s.issuer} serial ${s.serial ?? '?'}`;
   if (s.keyId) return `${s.keyAlgorithm ?? 'unknown'} key ${s.keyId.slice(0, 16)} (no certificate)`;
   return 'unknown signer';
+}
+
+/** One TUF/Uptane metadata file: the role, its signing rule and whether its signatures meet it. */
+export interface RoleItem {
+  sha256: string;
+  role: string;
+  type: RoleSummary['type'];
+  repository?: RoleSummary['repository'];
+  version: number;
+  expires?: string;
+  threshold?: number;
+  validKeys?: number;
+  thresholdMet: RoleSummary['thresholdMet'];
+  checkedAgainst?: string;
+  rotation?: RoleSummary['rotation'];
+  keys: RoleSummary['keys'];
+  delegations: RoleSummary['delegations'];
+  targets: number;
+  occurrences: { path: string; layer: string }[];
+}
+
+export async function* roles(store: Store): AsyncGenerator<RoleItem> {
+  for await (const a of store.assets({ kind: 'role' })) {
+    const r = a.record as RoleSummary;
+    const expires = iso(r.expires);
+    yield {
+      sha256: r.sha256,
+      role: r.name,
+      type: r.type,
+      ...(r.repository && { repository: r.repository }),
+      version: r.version,
+      ...(expires && { expires }),
+      ...(r.threshold !== undefined && { threshold: r.threshold }),
+      ...(r.validKeys !== undefined && { validKeys: r.validKeys }),
+      thresholdMet: r.thresholdMet,
+      ...(r.authority && { checkedAgainst: `${r.authority.role} v${r.authority.version}` }),
+      ...(r.rotation && { rotation: r.rotation }),
+      // The SPKI is for the cross-file check; the key identity is what a reader looks up.
+      keys: r.keys.map(({ spki: _s, ...k }) => k),
+      delegations: r.delegations,
+      targets: r.targets,
+      occurrences: a.occurrences.map((o) => ({ path: o.path, layer: o.layer })),
+    };
+  }
 }

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { roleEdges } from './role-edges.ts';
 import type { Detected } from '@keywarden/scan';
 import type { SignatureSummary } from '@keywarden/core';
 import {
@@ -170,6 +171,26 @@ export class BatchBuilder {
           { ...at, format: `sbom:${l.declaredIn}` },
         );
       }
+      case 'role': {
+        const r = o.role;
+        const id = this.record(
+          {
+            kind: 'role',
+            identity: r.sha256,
+            subject: r.name,
+            issuer: r.repository ?? 'tuf',
+            serial: String(r.version),
+            ...(r.expires !== undefined && { notAfter: r.expires }),
+            record: r,
+          },
+          { ...at, format: r.repository ? `uptane:${r.repository}` : 'tuf' },
+        );
+        this.edges.push(...roleEdges(r, id));
+        return id;
+      }
+      case 'declared-bom':
+        // Not a row of its own: the scan job imports the document once the scan's rows are stored.
+        return undefined;
       case 'unparseable':
         this.occurrences.push({ ...at, format: o.format, status: 'unparseable', reason: o.reason });
         return undefined;

@@ -3,8 +3,10 @@ import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { DetectorPool, guessLayer, walk, type FileResult, type WalkEntry } from '@keywarden/scan';
 import type { Store } from '@keywarden/store';
+import { declaredSource, importCbom } from './cbom-import.ts';
 import { EngineError } from './error.ts';
 import { BatchBuilder } from './normalise.ts';
+import { resolveRoles } from './resolve-roles.ts';
 import { resolveSigners } from './resolve-signers.ts';
 
 export interface ScanOptions {
@@ -49,6 +51,8 @@ export interface ScanSummary {
 }
 
 export const DEFAULT_MAX_FILE_BYTES = 256 * 1024 * 1024;
+/** BOMs with crypto assets wait for the end of the scan; this caps what they hold meanwhile. */
+const MAX_HELD_BOM_CHARS = 128 * 1024 * 1024;
 
 /** The main job: walk, detect in workers, normalise, and write in transactional batches. */
 export async function runScan(opts: ScanOptions): Promise<ScanSummary> {
@@ -78,6 +82,8 @@ export async function runScan(opts: ScanOptions): Promise<ScanSummary> {
     library: new Set<string>(),
   };
   const counts = { files: 0, bytes: 0, unparseable: 0, unreadable: 0, refused: 0 };
+  const declared: { path: string; layer: string; encoding: string; json: string; supplier?: string }[] = [];
+  let heldChars = 0;
   let filesInBatch = 0;
   let writes = Promise.resolve();
 
@@ -98,6 +104,26 @@ export async function runScan(opts: ScanOptions): Promise<ScanSummary> {
     } else {
       for (const o of r.observations) {
         const path = o.path ?? entry.path;
+        if (o.type === 'declared-bom') {
+          const { json, supplier } = o.bom;
+          const where = o.layer ?? (o.path ? guessLayer(o.path) : layer);
+          // Held until the scan's own rows are in (so measured facts win); bounded, so memory is too.
+          if ((heldChars += json.length) > MAX_HELD_BOM_CHARS) {
+            builder.add(
+              {
+                type: 'unparseable',
+                offset: 0,
+                encoding: o.encoding,
+                format: 'cbom',
+                reason: `crypto assets not imported: this scan holds more than ${MAX_HELD_BOM_CHARS} characters of BOMs to import`,
+              },
+              { path, layer: where, mode: o.mode ?? entry.mode },
+            );
+            counts.unparseable++;
+          } else
+            declared.push({ path, layer: where, encoding: o.encoding, json, ...(supplier && { supplier }) });
+          continue;
+        }
         const id = builder.add(o, {
           path,
           layer: o.layer ?? (o.path ? guessLayer(o.path) : layer),
@@ -150,6 +176,9 @@ export async function runScan(opts: ScanOptions): Promise<ScanSummary> {
     await writes;
     // Signers named only by issuer and serial are checked once their certificate is in the store.
     for (const id of (await resolveSigners(store, at)).invalid) seen.invalid.add(id);
+    // TUF/Uptane roles signed by keys another file lists are checked once every file is stored.
+    await resolveRoles(store, at);
+    await importDeclared();
     status = 'complete';
   } finally {
     await pool.close();
@@ -157,6 +186,36 @@ export async function runScan(opts: ScanOptions): Promise<ScanSummary> {
     await store.finishScan(scanId, Date.now(), status, summary()).catch(() => undefined);
   }
   return summary();
+
+  /**
+   * CBOMs found in the tree, imported as declared by their supplier at their path. A bad one is an
+   * unparseable occurrence of this scan, never a failed scan.
+   */
+  async function importDeclared(): Promise<void> {
+    for (const d of declared.splice(0)) {
+      try {
+        await importCbom(d.json, store, { source: declaredSource(d.supplier, d.path), at });
+      } catch (err) {
+        counts.unparseable++;
+        await store.ingest(scanId, at, {
+          assets: [],
+          keys: [],
+          edges: [],
+          occurrences: [
+            {
+              path: d.path,
+              offset: 0,
+              encoding: d.encoding,
+              format: 'cbom',
+              layer: d.layer,
+              status: 'unparseable',
+              reason: `crypto assets not imported: ${(err as Error).message}`,
+            },
+          ],
+        });
+      }
+    }
+  }
 
   function summary(): ScanSummary {
     return {

@@ -3,6 +3,7 @@ import type { SignatureSummary } from '@keywarden/core';
 import type { Store } from '@keywarden/store';
 import type { TrustAnalysis } from './chains.ts';
 import type { Finding } from './findings.ts';
+import { roleFindings } from './role-findings.ts';
 import { rocaFingerprint } from './roca.ts';
 
 /**
@@ -99,6 +100,7 @@ export async function gapFindings(store: Store, a: TrustAnalysis, opts: GapOptio
   out.push(...rsaKeyChecks(a));
   out.push(...(await signingKeyCustody(store, a)));
   out.push(...(await firmwareTrust(store, a)));
+  out.push(...(await roleFindings(store, opts.at)));
   return dedupe(out);
 }
 

@@ -31,7 +31,9 @@ export type AssetKind =
   /** A signed container (firmware image, EFI binary, kernel module, bundle); identity is the SHA-256 of its bytes. */
   | 'artifact'
   /** A crypto library an SBOM declares; identity is the SHA-256 of its canonical name and version. */
-  | 'crypto-library';
+  | 'crypto-library'
+  /** One TUF/Uptane metadata file (a role at a version); identity is the SHA-256 of the file. */
+  | 'role';
 
 export interface AssetsTable {
   /** `${kind}:${identity}`: content identity makes the primary key, so dedupe needs no lookup. */
@@ -89,7 +91,13 @@ export type EdgeKind =
   /** signature -> the key (and, when known, the certificate) that made it */
   | 'signed-by'
   /** artifact -> a certificate it carries (e.g. in its signature's certificate set) */
-  | 'embeds';
+  | 'embeds'
+  /** role -> a key it authorises to sign a role (TUF root, delegating targets); the reason names the role and threshold */
+  | 'delegates'
+  /** role -> a key it anchors trust in (TUF root keys: the update client's trust store) */
+  | 'trusts'
+  /** successor -> predecessor it was signed under (TUF root v(N+1) carrying a threshold of root vN's keys) */
+  | 'supersedes';
 
 export interface EdgesTable {
   /** Stable hash of (kind, from, to): a rescan touches instead of duplicating. */

@@ -66,6 +66,7 @@ for (const dialect of dialects()) {
           signature: 0,
           artifact: 0,
           'crypto-library': 0,
+          role: 0,
         });
         assert.equal(store.dialect, dialect);
       } finally {

@@ -503,6 +503,7 @@ export class Store {
       signature: 0,
       artifact: 0,
       'crypto-library': 0,
+      role: 0,
     };
     for (const r of rows) out[r.kind] = Number(r.n);
     return out;

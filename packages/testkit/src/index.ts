@@ -50,3 +50,5 @@ export {
   type SigstoreBundleOptions,
   type SigstoreBundleVersion,
 } from './sigstore.ts';
+export { needSecuresystemslib, SECURESYSTEMSLIB, SYSTEM_PYTHON, tufRepository } from './tuf-repo.ts';
+export { softHsmModule, softHsmToken, type SoftHsmToken } from './softhsm.ts';

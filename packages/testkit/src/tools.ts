@@ -40,10 +40,23 @@ const PACKAGES: Record<string, string> = {
   swtpm: 'swtpm',
   swtpm_localca: 'swtpm-tools',
   tpm2_nvread: 'tpm2-tools',
+  // The system interpreter, not a pyenv shim: only it sees Debian's python3-securesystemslib.
+  '/usr/bin/python3': 'python3-securesystemslib',
+  'securesystemslib (python module)': 'python3-securesystemslib',
+  'softhsm2-util': 'softhsm2',
+  'pkcs11-tool': 'opensc',
+};
+
+/** Requirements that are not executables: how to tell they are there. */
+const PROBES: Record<string, () => boolean> = {
+  'securesystemslib (python module)': () =>
+    spawnSync('/usr/bin/python3', ['-c', 'import securesystemslib'], { stdio: 'ignore' }).status === 0,
 };
 
 /** A tool on PATH (or an absolute path to an executable) that can be started. */
 export function hasTool(tool: string): boolean {
+  const probe = PROBES[tool];
+  if (probe) return probe();
   if (tool.startsWith('/')) {
     try {
       accessSync(tool, constants.X_OK);

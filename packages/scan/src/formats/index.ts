@@ -7,6 +7,7 @@ import { detectRauc } from './rauc.ts';
 import { detectSbom } from './sbom.ts';
 import { detectSigstore } from './sigstore.ts';
 import { detectTpm } from './tpm.ts';
+import { detectTuf } from './tuf.ts';
 import { detectUefi } from './uefi.ts';
 
 /**
@@ -24,10 +25,12 @@ const READERS: readonly { claims: boolean; read: (buf: Buffer, name?: string) =>
   { claims: true, read: (b) => detectKeystore(b) },
   // Keyrings, armored keys, Release.gpg and InRelease: the file is OpenPGP through and through.
   { claims: true, read: (b) => detectOpenpgp(b) },
-  // CycloneDX and SPDX JSON SBOMs: the crypto libraries they declare.
+  // CycloneDX (JSON, XML) and SPDX JSON SBOMs: the crypto libraries they declare, and CBOMs whole.
   { claims: true, read: (b) => detectSbom(b) },
   // Sigstore bundles (v0.1-v0.3) and DSSE envelopes: whole JSON documents.
   { claims: true, read: (b) => detectSigstore(b) },
+  // TUF and Uptane metadata (root, targets, snapshot, timestamp, delegated targets).
+  { claims: true, read: (b, name) => detectTuf(b, name) },
   // swtpm state and TPM NV dumps: the EK and platform certificates, the silicon layer's identity.
   {
     claims: true,

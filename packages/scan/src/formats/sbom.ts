@@ -1,10 +1,12 @@
-import type { CryptoLibrary } from '@keywarden/core';
+import type { CryptoLibrary, Encoding } from '@keywarden/core';
 import type { Detected } from '../detect.ts';
+import { cyclonedxXmlToJson, looksLikeCyclonedxXml } from './cyclonedx-xml.ts';
 
 /**
- * Software bills of materials (CycloneDX JSON, SPDX 2.x JSON): the crypto libraries they declare
- * become assets, so "which products ship OpenSSL 1.1.1" is a query. What an SBOM declares is
- * recorded as declared; the CBOM importer (engine) takes CycloneDX cryptographic-asset components.
+ * Software bills of materials (CycloneDX JSON or XML, SPDX 2.x JSON): the crypto libraries they
+ * declare become assets, so "which products ship OpenSSL 1.1.1" is a query. What an SBOM declares
+ * is recorded as declared; a CycloneDX document with cryptographic-asset components is also handed
+ * on whole (XML in its JSON model) for the CBOM importer (engine) once the scan's rows are stored.
  */
 
 /** Canonical library names and the package names SBOMs use for them (lowercase). */
@@ -112,8 +114,84 @@ function spdx(doc: Json): CryptoLibrary[] {
   return out;
 }
 
-/** Crypto libraries declared by a CycloneDX or SPDX JSON document; [] for anything else. Never throws. */
+/** Above this the document is not carried for import; its libraries are still read. */
+const MAX_DECLARED_JSON = 16 * 1024 * 1024;
+
+/** Count of cryptographic-asset components, nested ones too (iterative, bounded like `cyclonedx`). */
+function cryptoAssetCount(doc: Json): number {
+  let n = 0;
+  let seen = 0;
+  const stack: unknown[] = [doc.components];
+  while (stack.length && seen < MAX_COMPONENTS) {
+    const list = stack.pop();
+    if (!Array.isArray(list)) continue;
+    for (const c of list as Json[]) {
+      if (++seen > MAX_COMPONENTS) break;
+      if (typeof c !== 'object' || c === null) continue;
+      if (c.type === 'cryptographic-asset') n++;
+      stack.push(c.components);
+    }
+  }
+  return n;
+}
+
+function bomSupplier(doc: Json): string | undefined {
+  const meta = doc.metadata as Json | undefined;
+  const name = (v: unknown): string | undefined => str((v as Json | undefined)?.name);
+  return (
+    name(meta?.supplier) ?? name(meta?.manufacturer) ?? name((meta?.component as Json | undefined)?.supplier)
+  );
+}
+
+/** The observations one parsed SBOM (JSON, or CycloneDX XML in its JSON model) yields. */
+function fromDocument(d: Json, encoding: Encoding): Detected[] {
+  const isCdx = d.bomFormat === 'CycloneDX';
+  const libs = isCdx ? cyclonedx(d) : typeof d.spdxVersion === 'string' ? spdx(d) : [];
+  // A declaration has no byte offset worth keeping: it is found again by its name in the document.
+  const out: Detected[] = libs.map((library) => ({ type: 'crypto-library', offset: 0, encoding, library }));
+  const cryptoAssets = isCdx ? cryptoAssetCount(d) : 0;
+  if (cryptoAssets > 0) {
+    const json = JSON.stringify(d);
+    const supplier = bomSupplier(d);
+    out.push(
+      json.length > MAX_DECLARED_JSON
+        ? {
+            type: 'unparseable',
+            offset: 0,
+            encoding,
+            format: 'cbom',
+            reason: `CycloneDX document with crypto assets larger than ${MAX_DECLARED_JSON} characters not imported`,
+          }
+        : {
+            type: 'declared-bom',
+            offset: 0,
+            encoding,
+            bom: { format: 'cyclonedx', json, cryptoAssets, ...(supplier && { supplier }) },
+          },
+    );
+  }
+  return out;
+}
+
+/**
+ * Crypto libraries declared by a CycloneDX (JSON or XML) or SPDX JSON document, plus the document
+ * itself when it declares cryptographic assets; [] for anything else. Never throws.
+ */
 export function detectSbom(buf: Buffer): Detected[] {
+  if (looksLikeCyclonedxXml(buf)) {
+    const r = cyclonedxXmlToJson(buf);
+    return r.ok
+      ? fromDocument(r.json, 'text')
+      : [
+          {
+            type: 'unparseable',
+            offset: 0,
+            encoding: 'text',
+            format: 'sbom:cyclonedx-xml',
+            reason: r.reason,
+          },
+        ];
+  }
   // Cheap gate before parsing: both formats name themselves near the top of the document.
   const head = buf.toString('latin1', 0, Math.min(buf.length, 4096));
   if (!/"bomFormat"\s*:\s*"CycloneDX"|"spdxVersion"\s*:/.test(head)) return [];
@@ -131,9 +209,6 @@ export function detectSbom(buf: Buffer): Detected[] {
       },
     ];
   }
-  if (typeof doc !== 'object' || doc === null) return [];
-  const d = doc as Json;
-  const libs = d.bomFormat === 'CycloneDX' ? cyclonedx(d) : typeof d.spdxVersion === 'string' ? spdx(d) : [];
-  // A declaration has no byte offset worth keeping: it is found again by its name in the document.
-  return libs.map((library) => ({ type: 'crypto-library', offset: 0, encoding: 'json', library }));
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) return [];
+  return fromDocument(doc as Json, 'json');
 }
