@@ -17,6 +17,8 @@ const BY_CODE: Record<string, number> = {
   SSH_MALFORMED: EXIT.input,
   JWK_MALFORMED: EXIT.input,
   TUF_MALFORMED: EXIT.input,
+  HSM_UNAVAILABLE: EXIT.input,
+  HSM_OPERATION: EXIT.internal,
   STORE_WRITE: EXIT.internal,
   SCAN_WORKER_FAILED: EXIT.internal,
 };

@@ -30,6 +30,7 @@ import { quietOnClosedPipe, write } from './output.ts';
 import { progressBar } from './progress.ts';
 import { dbOption, withStore } from './store-option.ts';
 import { certificateLine, keyLine, roleLine, signatureLine } from './table.ts';
+import { addHsmCommand } from './hsm-command.ts';
 import { addLintCommand } from './lint-command.ts';
 import { addPolicyCommands } from './policy-commands.ts';
 import { addTrustCommands } from './trust-commands.ts';
@@ -252,6 +253,7 @@ export function program(): Command {
   addTrustCommands(p);
   addPolicyCommands(p);
   addLintCommand(p);
+  addHsmCommand(p);
   return p;
 }
 

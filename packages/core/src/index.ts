@@ -24,3 +24,4 @@ export * from './fit.ts';
 export * from './sigstore.ts';
 export * from './tpm.ts';
 export * from './tuf.ts';
+export * from './finding.ts';

@@ -1,28 +1,9 @@
-export const SEVERITIES = ['info', 'low', 'medium', 'high', 'critical'] as const;
-export type Severity = (typeof SEVERITIES)[number];
-
-export interface Finding {
-  readonly rule: string;
-  readonly severity: Severity;
-  /** What the finding is about: a certificate fingerprint, key id or path. */
-  readonly subject: string;
-  readonly message: string;
-  /** Every asset the finding is about, when there is more than one (a path, the holders of one key). */
-  readonly subjects?: readonly string[];
-  /** What fired it, in words an auditor can check: the failed rules, where things were seen. */
-  readonly evidence?: readonly string[];
-}
-
-export function atLeast(s: Severity, floor: Severity): boolean {
-  return SEVERITIES.indexOf(s) >= SEVERITIES.indexOf(floor);
-}
-
-export function isSeverity(s: string): s is Severity {
-  return (SEVERITIES as readonly string[]).includes(s);
-}
+import { HSM_RULES } from '@keywarden/govern';
+export { atLeast, isSeverity, SEVERITIES, type Finding, type Severity } from '@keywarden/core';
 
 /** Rule ids and what they mean; the report prints this so a reader can look a finding up. */
 export const RULES: Record<string, string> = {
+  ...HSM_RULES,
   'KW-TUF-ROLE-EXPIRED': 'a TUF/Uptane role is past its expires at the report instant; clients refuse it',
   'KW-TUF-THRESHOLD-NOT-MET':
     'a TUF/Uptane role carries fewer valid signatures from authorised keys than its threshold',
