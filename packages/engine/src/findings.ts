@@ -4,6 +4,8 @@ export { atLeast, isSeverity, SEVERITIES, type Finding, type Severity } from '@k
 /** Rule ids and what they mean; the report prints this so a reader can look a finding up. */
 export const RULES: Record<string, string> = {
   ...HSM_RULES,
+  'KW-PRIVATE-KEY-SHARED':
+    'one private key is found in several device or firmware images or device directories (a shared device identity)',
   'KW-TUF-ROLE-EXPIRED': 'a TUF/Uptane role is past its expires at the report instant; clients refuse it',
   'KW-TUF-THRESHOLD-NOT-MET':
     'a TUF/Uptane role carries fewer valid signatures from authorised keys than its threshold',

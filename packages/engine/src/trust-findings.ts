@@ -97,6 +97,7 @@ export async function gapFindings(store: Store, a: TrustAnalysis, opts: GapOptio
   out.push(...(await staleCrls(store, opts.at)));
   out.push(...duplicateSerials(a));
   out.push(...sharedDeviceKeys(a));
+  out.push(...(await sharedPrivateKeys(store)));
   out.push(...rsaKeyChecks(a));
   out.push(...(await signingKeyCustody(store, a)));
   out.push(...(await firmwareTrust(store, a)));
@@ -172,6 +173,34 @@ function duplicateSerials(a: TrustAnalysis): Finding[] {
       subjects: fps,
       message: `${fps.length} different certificates from "${issuer}" share serial ${serial}: revocation by serial cannot tell them apart`,
     });
+  }
+  return out;
+}
+
+/**
+ * One private key built into several device or firmware images (or device directories): every unit
+ * carrying it can impersonate every other, and one extraction compromises the lot. A container is
+ * the file the key sits in (the part of a nested path before the first `!`); plain copies in one
+ * directory are one place, not a fleet.
+ */
+async function sharedPrivateKeys(store: Store): Promise<Finding[]> {
+  const out: Finding[] = [];
+  for await (const k of store.assets({ kind: 'key' })) {
+    const places = new Set<string>();
+    for (const o of k.occurrences) {
+      if (!o.private || (o.layer !== 'device' && o.layer !== 'firmware')) continue;
+      const container = o.path.split('!')[0]!;
+      places.add(o.path.includes('!') ? container : container.slice(0, container.lastIndexOf('/')));
+    }
+    if (places.size > 1)
+      out.push({
+        rule: 'KW-PRIVATE-KEY-SHARED',
+        severity: 'high',
+        subject: k.id,
+        subjects: [k.id, ...places],
+        message: `one private key is built into ${places.size} device or firmware images or directories: any unit can impersonate the others`,
+        evidence: k.occurrences.filter((o) => o.private).map((o) => `private key at ${o.path} (${o.layer})`),
+      });
   }
   return out;
 }

@@ -57,6 +57,9 @@ for (const dialect of dialects())
       put('pki/inter.key', inter.keyFile);
       for (const c of [dev1, dev2, dup, crit, orphan]) put(`device/${c.name}.pem`, c.certFile);
       put('firmware/signer.pem', signer.certFile);
+      // Two units provisioned with the same device key; the CA key sits once, outside any device.
+      put('device/unit-a/device.key', dev1.keyFile);
+      put('device/unit-b/device.key', dev1.keyFile);
       writeFileSync(
         join(tree(), '.gitlab-ci.yml'),
         `release:\n  variables:\n    SIGNING_KEY: |\n${readFileSync(signer.keyFile, 'latin1').replace(/^/gm, '      ')}\n`,
@@ -100,6 +103,7 @@ for (const dialect of dialects())
       assert.deepEqual(rules('KW-EXTENSION-UNKNOWN-CRITICAL'), [crit.cert.sha256]);
       assert.deepEqual(rules('KW-CHAIN-INVALID'), [crit.cert.sha256]);
       assert.deepEqual(rules('KW-KEY-SHARED'), [`key:${dev1.cert.publicKey.keyId}`]);
+      assert.deepEqual(rules('KW-PRIVATE-KEY-SHARED'), [`key:${dev1.cert.publicKey.keyId}`]);
       const dupFinding = r.findings.find((f) => f.rule === 'KW-SERIAL-DUPLICATE')!;
       assert.deepEqual([...dupFinding.subjects!].sort(), [dev1.cert.sha256, dup.cert.sha256].sort());
       const custody = r.findings.filter((f) => f.rule === 'KW-SIGNING-KEY-UNMANAGED');
