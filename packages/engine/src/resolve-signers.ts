@@ -9,12 +9,19 @@ import {
   type Signer,
 } from '@keywarden/core';
 import { assetId, keyRef, type AssetRow, type EdgeInput, type Store } from '@keywarden/store';
+import { resolveCosign } from './cosign-signers.ts';
+import { loadEstateKeys, type EstateKey } from './estate-keys.ts';
+import { resolveFit, resolveMcuboot, type Tally } from './key-hash-signers.ts';
 
 /**
  * Signatures whose container leaves out the signer's certificate (the kernel's sign-file does) are
  * stored 'unverified' with the public material to check them. Once a certificate with the issuer
  * and serial (or SKI) the signer names is in the store, this pass checks the signature with that
  * certificate's key and records the outcome and the signed-by edges. It reads only public data.
+ *
+ * Signatures that name their key another way are checked here too, against the estate's public
+ * keys (estate-keys.ts): cosign blob signatures by the files beside them, MCUboot images by
+ * KEYHASH, FIT images by key-name-hint (the key sits in U-Boot's control DTB).
  */
 export async function resolveSigners(
   store: Store,
@@ -24,9 +31,16 @@ export async function resolveSigners(
   let resolved = 0;
   const invalid: string[] = [];
   const waiting: AssetRow[] = [];
+  const byFormat: Record<'cosign' | 'mcuboot' | 'fit', AssetRow[]> = { cosign: [], mcuboot: [], fit: [] };
   // Only signatures whose signer key is unknown can be pending: the rest need no second look.
-  for await (const a of store.assets({ kind: 'signature', withoutKey: true }))
-    if ((a.record as SignatureSummary).pending) waiting.push(a);
+  for await (const a of store.assets({ kind: 'signature', withoutKey: true })) {
+    const s = a.record as SignatureSummary;
+    if (s.format === 'cosign') {
+      if (s.pending) byFormat.cosign.push(a);
+    } else if ((s.format === 'mcuboot' || s.format === 'fit') && s.status === 'unverified')
+      byFormat[s.format].push(a);
+    else if (s.pending) waiting.push(a);
+  }
   for (const a of waiting) {
     const s = a.record as SignatureSummary;
     const q = s.signer.ski
@@ -83,7 +97,17 @@ export async function resolveSigners(
       break;
     }
   }
-  return { checked, resolved, invalid };
+  // The estate's keys are read once, and only when a signature needs them.
+  let estate: Promise<EstateKey[]> | undefined;
+  const keys = (): Promise<EstateKey[]> => (estate ??= loadEstateKeys(store));
+  const tally: Tally = { checked, resolved, invalid };
+  const c = await resolveCosign(store, byFormat.cosign, keys, at);
+  tally.checked += c.checked;
+  tally.resolved += c.resolved;
+  tally.invalid.push(...c.invalid);
+  await resolveMcuboot(store, byFormat.mcuboot, keys, at, tally);
+  await resolveFit(store, byFormat.fit, keys, at, tally);
+  return tally;
 }
 
 /** true/false when the check could be made with this certificate's key; undefined when it cannot. */

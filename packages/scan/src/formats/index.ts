@@ -1,4 +1,5 @@
 import type { Detected } from '../detect.ts';
+import { detectCosign } from './cosign.ts';
 import { detectFit } from './fit.ts';
 import { detectKeystore } from './keystore.ts';
 import { detectMcuboot } from './mcuboot.ts';
@@ -27,6 +28,7 @@ const READERS: readonly { claims: boolean; read: (buf: Buffer, name?: string) =>
   { claims: true, read: (b) => detectOpenpgp(b) },
   // CycloneDX (JSON, XML) and SPDX JSON SBOMs: the crypto libraries they declare, and CBOMs whole.
   { claims: true, read: (b) => detectSbom(b) },
+  { claims: true, read: (b, name) => detectCosign(b, name) },
   // Sigstore bundles (v0.1-v0.3) and DSSE envelopes: whole JSON documents.
   { claims: true, read: (b) => detectSigstore(b) },
   // TUF and Uptane metadata (root, targets, snapshot, timestamp, delegated targets).
