@@ -14,7 +14,9 @@ import { parseMcuboot, type SignatureSummary } from '@keywarden/core';
 import { assetId, keyRef, type AssetRow, type Store } from '@keywarden/store';
 import { buildMcubootImage, mcubootPublicBytes, toolsMissing } from '@keywarden/testkit';
 import { dialects, openTestStore } from '../../store/src/dialects.test-helper.ts';
+import { analyzeChains } from './chains.ts';
 import { runScan } from './scan-job.ts';
+import { gapFindings } from './trust-findings.ts';
 
 const TOOLS = ['openssl', 'mkimage', 'dtc'];
 const skip = toolsMissing(...TOOLS);
@@ -133,6 +135,24 @@ before(() => {
   ]);
   fitFixture('rogue', 'rogue.itb');
   place('boot/rogue.itb', readFileSync(join(work, 'rogue.itb')));
+  // A staging "dev" key whose certificate is in the estate, but not in U-Boot's control DTB.
+  mkdirSync(join(work, 'staging'));
+  run('openssl', ['genrsa', '-out', 'staging/dev.key', '2048']);
+  run('openssl', [
+    'req',
+    '-batch',
+    '-new',
+    '-x509',
+    '-key',
+    'staging/dev.key',
+    '-subj',
+    '/CN=dev',
+    '-out',
+    'staging/dev.crt',
+  ]);
+  fitFixture('staging', 'staging.itb');
+  place('boot/staging.itb', readFileSync(join(work, 'staging.itb')));
+  place('keys/staging/dev.crt', readFileSync(join(work, 'staging/dev.crt')));
 });
 
 after(() => {
@@ -192,6 +212,16 @@ for (const dialect of dialects())
         assert.equal(rogue.s.status, 'invalid');
         assert.match(rogue.s.reason ?? '', /does not verify/);
         assert.equal(summary.invalidSignatures, 2);
+
+        // Valid, but U-Boot only trusts its control DTB's keys: the staging-signed image is refused.
+        const staging = get('boot/staging.itb');
+        assert.equal(staging.s.status, 'valid', staging.s.reason);
+        const at = Date.now();
+        const findings = await gapFindings(ctx.store, await analyzeChains(ctx.store, { at }), { at });
+        assert.deepEqual(
+          findings.filter((f) => f.rule === 'KW-FIRMWARE-SIGNER-UNTRUSTED').map((f) => f.subject),
+          [staging.id],
+        );
       } finally {
         await ctx.dispose();
       }

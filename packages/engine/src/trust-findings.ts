@@ -301,8 +301,10 @@ async function signingKeyCustody(store: Store, a: TrustAnalysis): Promise<Findin
 
 /**
  * Firmware signatures: a signer with no certificate at all (a self-generated raw key with no
- * ceremony on record), and an Authenticode signer whose path ends at no certificate the estate's
- * UEFI signature lists hold.
+ * ceremony on record), an Authenticode signer whose path ends at no certificate the estate's UEFI
+ * signature lists hold, and a FIT signed by a key no U-Boot control DTB holds. (MCUboot's slot keys
+ * are compiled into the bootloader as bare DER, indistinguishable from other embedded keys, so
+ * MCUboot images are not judged here.)
  */
 async function firmwareTrust(store: Store, a: TrustAnalysis): Promise<Finding[]> {
   const out: Finding[] = [];
@@ -314,6 +316,10 @@ async function firmwareTrust(store: Store, a: TrustAnalysis): Promise<Finding[]>
       uefiTrusted.add(c.input.cert.sha256);
     }
   const items = new Map(a.items.map((i) => [i.sha256, i]));
+  // U-Boot verifies a FIT only with the keys in its control DTB: those are the target's trust store.
+  const ubootKeys = new Map<string, string>();
+  for await (const k of store.assets({ kind: 'key' }))
+    for (const o of k.occurrences) if (o.format === 'u-boot-dtb') ubootKeys.set(k.identity, o.path);
   for await (const s of store.assets({ kind: 'signature' })) {
     const sum = s.record as SignatureSummary;
     const where = s.occurrences[0]?.path ?? sum.artifact.sha256;
@@ -324,6 +330,21 @@ async function firmwareTrust(store: Store, a: TrustAnalysis): Promise<Finding[]>
         subject: `key:${sum.signer.keyId}`,
         subjects: [s.id, `key:${sum.signer.keyId}`],
         message: `${sum.format} signature on ${where} is made by a bare ${sum.signer.keyAlgorithm ?? ''} key that no certificate binds and no key ceremony record names`,
+      });
+    // Only a valid signature is judged: invalid and unverified ones have findings of their own.
+    if (
+      sum.format === 'fit' &&
+      sum.status === 'valid' &&
+      ubootKeys.size > 0 &&
+      !ubootKeys.has(sum.signer.keyId ?? '')
+    )
+      out.push({
+        rule: 'KW-FIRMWARE-SIGNER-UNTRUSTED',
+        severity: 'high',
+        subject: s.id,
+        subjects: [s.id, ...(sum.signer.keyId ? [`key:${sum.signer.keyId}`] : [])],
+        message: `${where} is signed by ${sum.signer.keyId ? `key ${sum.signer.keyId.slice(0, 16)}` : `an unknown key (${sum.signer.subject ?? 'no name'})`}, which no U-Boot control DTB in the estate holds: U-Boot will refuse it`,
+        evidence: [...ubootKeys].map(([k, path]) => `control DTB at ${path} holds key ${k.slice(0, 16)}`),
       });
     if (sum.format !== 'authenticode' || !hasUefiStore || !sum.signer.certificate) continue;
     const item = items.get(sum.signer.certificate);
