@@ -56,6 +56,7 @@ export function program(): Command {
     .option('--json', 'print the summary as one JSON object on stdout')
     .option('--threads <n>', 'detector worker threads (default: number of cores; 0 = none)')
     .option('--max-file-size <bytes>', 'refuse files larger than this (e.g. 64M)', '256M')
+    .option('--stream-above <bytes>', 'sweep non-archive files larger than this in one streaming pass', '64M')
     .option('--at <date>', 'record the scan as taken at this instant (default: now)')
     .option('--fail-on <severity>', 'exit 1 if the inventory then has findings at or above this severity')
     .option('--no-progress', 'no progress bar on stderr')
@@ -67,6 +68,7 @@ export function program(): Command {
           json?: boolean;
           threads?: string;
           maxFileSize: string;
+          streamAbove: string;
           at?: string;
           failOn?: string;
           progress: boolean;
@@ -74,6 +76,7 @@ export function program(): Command {
       ) => {
         const threads = o.threads === undefined ? undefined : parseCount(o.threads, '--threads');
         const maxFileBytes = parseBytes(o.maxFileSize, '--max-file-size');
+        const streamAboveBytes = parseBytes(o.streamAbove, '--stream-above');
         const at = o.at === undefined ? Date.now() : parseInstant(o.at, '--at');
         const floor = o.failOn === undefined ? undefined : parseSeverity(o.failOn);
         await withStore(o.db, async (store) => {
@@ -85,6 +88,7 @@ export function program(): Command {
               store,
               at,
               maxFileBytes,
+              streamAboveBytes,
               ...(threads !== undefined && { threads }),
               ...(bar && { onProgress: bar.update }),
             });

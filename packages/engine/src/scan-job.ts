@@ -15,6 +15,8 @@ export interface ScanOptions {
   /** Detector worker threads; 0 runs detection on this thread. Default: available cores. */
   readonly threads?: number;
   readonly maxFileBytes?: number;
+  /** Files above this many bytes, archives excepted, are swept in one streaming pass (default 64 MiB). */
+  readonly streamAboveBytes?: number;
   /** The scan's instant (epoch ms), recorded as first/last seen. Default: now. */
   readonly at?: number;
   /** Files per transaction. */
@@ -67,7 +69,7 @@ export async function runScan(opts: ScanOptions): Promise<ScanSummary> {
   const threads = opts.threads ?? availableParallelism();
   const { store } = opts;
   const scanId = await store.beginScan(roots, at);
-  const pool = new DetectorPool(threads, maxFileBytes);
+  const pool = new DetectorPool(threads, maxFileBytes, opts.streamAboveBytes);
   const batchFiles = opts.batchFiles ?? 256;
   const builder = new BatchBuilder();
   const seen = {

@@ -30,6 +30,8 @@ export class DetectorPool {
   constructor(
     readonly threads: number,
     private readonly maxBytes: number,
+    /** Files above this many bytes (archives excepted) are swept in one streaming pass. */
+    private readonly streamAbove?: number,
   ) {
     for (let i = 0; i < threads; i++) {
       const w = startWorker();
@@ -50,13 +52,14 @@ export class DetectorPool {
   }
 
   scan(path: string): Promise<FileResult> {
-    if (this.workers.length === 0) return scanFile(path, this.maxBytes);
+    const opts = this.streamAbove === undefined ? {} : { streamAbove: this.streamAbove };
+    if (this.workers.length === 0) return scanFile(path, this.maxBytes, opts);
     let best = this.workers[0]!;
     for (const s of this.workers) if (s.pending.size < best.pending.size) best = s;
     const id = this.next++;
     return new Promise((resolve, reject) => {
       best.pending.set(id, { resolve, reject });
-      best.w.postMessage({ id, path, maxBytes: this.maxBytes });
+      best.w.postMessage({ id, path, maxBytes: this.maxBytes, ...opts });
     });
   }
 
