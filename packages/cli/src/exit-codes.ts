@@ -19,6 +19,10 @@ const BY_CODE: Record<string, number> = {
   TUF_MALFORMED: EXIT.input,
   HSM_UNAVAILABLE: EXIT.input,
   HSM_OPERATION: EXIT.internal,
+  LOG_CORRUPT: EXIT.input,
+  NOTE_INVALID: EXIT.input,
+  LOG_LOCKED: EXIT.input,
+  LOG_WRITE: EXIT.internal,
   STORE_WRITE: EXIT.internal,
   SCAN_WORKER_FAILED: EXIT.internal,
 };

@@ -30,6 +30,7 @@ import { quietOnClosedPipe, write } from './output.ts';
 import { progressBar } from './progress.ts';
 import { dbOption, withStore } from './store-option.ts';
 import { certificateLine, keyLine, roleLine, signatureLine } from './table.ts';
+import { addEvidenceCommands } from './evidence-commands.ts';
 import { addHsmCommand } from './hsm-command.ts';
 import { addLintCommand } from './lint-command.ts';
 import { addPolicyCommands } from './policy-commands.ts';
@@ -258,6 +259,7 @@ export function program(): Command {
   addPolicyCommands(p);
   addLintCommand(p);
   addHsmCommand(p);
+  addEvidenceCommands(p);
   return p;
 }
 
