@@ -26,6 +26,21 @@ test('scan --json prints one summary object with the documented fields', () => {
   assert.equal(r.stdout.trim().split('\n').length, 1);
 });
 
+test('a scan leaves a scan.completed entry in the evidence log beside the database', () => {
+  const r = kw('scan', tree.root, '--db', db, '--json', '--max-file-size', '200k');
+  assert.equal(r.status, 0, r.stderr);
+  const s = JSON.parse(r.stdout) as { scanId: string; evidence: { log: string; entry: number } };
+  assert.equal(s.evidence.log, join(db, '..', 'evidence'));
+  const shown = kw('evidence', 'show', String(s.evidence.entry), '--log', s.evidence.log, '--json');
+  assert.equal(shown.status, 0, shown.stderr);
+  assert.match(shown.stdout, new RegExp(`"scanId":\\s*"${s.scanId}"`));
+  assert.match(shown.stdout, /"inventoryDigest":\s*"sha256:[0-9a-f]{64}"/);
+  const vkey = join(s.evidence.log, 'log.vkey');
+  assert.equal(kw('evidence', 'verify', s.evidence.log, '--key', vkey).status, 0);
+  const none = kw('scan', tree.root, '--db', db, '--json', '--max-file-size', '200k', '--no-evidence');
+  assert.equal((JSON.parse(none.stdout) as { evidence?: unknown }).evidence, undefined);
+});
+
 test('inventory certificates --ndjson carries the documented row fields', () => {
   const r = kw('inventory', 'certificates', '--db', db, '--ndjson');
   assert.equal(r.status, 0, r.stderr);

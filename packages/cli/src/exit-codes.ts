@@ -23,6 +23,8 @@ const BY_CODE: Record<string, number> = {
   NOTE_INVALID: EXIT.input,
   LOG_LOCKED: EXIT.input,
   LOG_WRITE: EXIT.internal,
+  POLICY_INVALID: EXIT.input,
+  QUORUM_NOT_MET: EXIT.findings,
   STORE_WRITE: EXIT.internal,
   SCAN_WORKER_FAILED: EXIT.internal,
 };

@@ -15,6 +15,7 @@ import {
   roles,
   renderHtml,
   renderText,
+  recordScan,
   runScan,
   type CertificateItem,
   type KeyItem,
@@ -31,6 +32,8 @@ import { progressBar } from './progress.ts';
 import { dbOption, withStore } from './store-option.ts';
 import { certificateLine, keyLine, roleLine, signatureLine } from './table.ts';
 import { addEvidenceCommands } from './evidence-commands.ts';
+import { evidenceDirFor, withEvidenceLog } from './evidence-dir.ts';
+import { addGovernCommands } from './govern-commands.ts';
 import { addHsmCommand } from './hsm-command.ts';
 import { addLintCommand } from './lint-command.ts';
 import { addPolicyCommands } from './policy-commands.ts';
@@ -61,11 +64,15 @@ export function program(): Command {
     .option('--at <date>', 'record the scan as taken at this instant (default: now)')
     .option('--fail-on <severity>', 'exit 1 if the inventory then has findings at or above this severity')
     .option('--no-progress', 'no progress bar on stderr')
+    .option('--log <dir>', 'evidence log for the scan.completed entry (default: beside the SQLite database)')
+    .option('--no-evidence', 'do not record the scan in the evidence log')
     .action(
       async (
         paths: string[],
         o: {
           db?: string;
+          log?: string;
+          evidence: boolean;
           json?: boolean;
           threads?: string;
           maxFileSize: string;
@@ -96,7 +103,13 @@ export function program(): Command {
           } finally {
             bar?.stop();
           }
-          if (o.json) await write(JSON.stringify(summary) + '\n');
+          // The inventory is stored whatever happens next; a log that cannot take the entry fails the command.
+          const dir = evidenceDirFor(o.db, o.log);
+          const entry = o.evidence
+            ? await withEvidenceLog(dir, (log) => recordScan(log, store, summary, at))
+            : undefined;
+          const evidence = entry === undefined ? undefined : { log: dir, entry };
+          if (o.json) await write(JSON.stringify({ ...summary, ...(evidence && { evidence }) }) + '\n');
           else
             await write(
               `scanned ${summary.files} files (${summary.bytes} bytes) in ${summary.seconds}s: ` +
@@ -104,7 +117,9 @@ export function program(): Command {
                 `${summary.csrs} CSRs, ${summary.crls} CRLs, ${summary.sshCertificates} SSH certificates, ` +
                 `${summary.signatures} signatures (${summary.invalidSignatures} invalid); ` +
                 `${summary.unparseable} unparseable, ${summary.unreadable} unreadable, ${summary.refused} refused\n` +
-                `scan ${summary.scanId} stored in ${store.location}\n`,
+                `scan ${summary.scanId} stored in ${store.location}` +
+                (evidence ? `; recorded as evidence entry ${evidence.entry} in ${evidence.log}` : '') +
+                '\n',
             );
           if (!o.json && summary.signatures > 0) {
             await write('signatures:\n');
@@ -260,6 +275,7 @@ export function program(): Command {
   addLintCommand(p);
   addHsmCommand(p);
   addEvidenceCommands(p);
+  addGovernCommands(p);
   return p;
 }
 

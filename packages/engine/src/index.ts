@@ -49,3 +49,4 @@ export {
   type RowStatus,
 } from './policy-check.ts';
 export { lintStore, type LintRow, type LintStoreResult } from './lint-run.ts';
+export { inventoryDigest, recordScan, scanStatement } from './scan-evidence.ts';

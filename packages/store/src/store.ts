@@ -310,6 +310,23 @@ export class Store {
     }));
   }
 
+  /** Every asset id (`kind:identity`) in id order, in pages: what the inventory holds, for a digest. */
+  async *assetIds(): AsyncGenerator<string> {
+    let after = '';
+    for (;;) {
+      const rows = await this.db
+        .selectFrom('assets')
+        .select('id')
+        .where('id', '>', after)
+        .orderBy('id')
+        .limit(PAGE * 5)
+        .execute();
+      if (rows.length === 0) return;
+      for (const r of rows) yield r.id;
+      after = rows[rows.length - 1]!.id;
+    }
+  }
+
   /** Assets of one kind with their occurrences, in pages so memory stays flat on large inventories. */
   async *assets(q: AssetQuery): AsyncGenerator<AssetRow> {
     let after = '';
