@@ -71,3 +71,4 @@ export {
   type LogState,
 } from './approvals/log-records.ts';
 export { loadRequest, saveRequest } from './approvals/request-store.ts';
+export { signWithApproval, type ApprovedSignature } from './approved-sign.ts';
