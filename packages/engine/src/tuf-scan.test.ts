@@ -22,7 +22,7 @@ describe('TUF repositories in a scan', { skip: toolsMissing(SYSTEM_PYTHON, SECUR
   const repo = join(dir, 'estate', 'repo');
   const at = Date.UTC(2026, 11, 1);
   let ctx: Awaited<ReturnType<typeof openTestStore>>;
-  let roles: AssetRow[] = [];
+  const roles: AssetRow[] = [];
   const role = (path: string): AssetRow => {
     const r = roles.find((x) => x.occurrences.some((o) => o.path.endsWith(path)));
     assert.ok(r, `no role stored for ${path}`);

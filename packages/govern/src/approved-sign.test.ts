@@ -149,7 +149,7 @@ describe(
       cpSync(join(dir, 'log'), copy, { recursive: true });
       const bundle = firstFile(join(copy, 'tile', 'entries'));
       const bytes = readFileSync(bundle);
-      bytes[bytes.length - 2] ^= 0x01;
+      bytes[bytes.length - 2] = bytes[bytes.length - 2]! ^ 0x01;
       writeFileSync(bundle, bytes);
       assert.equal(verifyLog(copy, { vkeys: [vkey] }).ok, false);
     });
