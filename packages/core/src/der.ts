@@ -202,10 +202,33 @@ function decodeOid(buf: Uint8Array, hs: number, start: number, end: number): str
 
 /** Whether `a` holds exactly the octets buf[start, end). */
 export function sameBytes(a: Uint8Array, buf: Uint8Array, start: number, end: number): boolean {
-  if (a.length !== end - start) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== buf[start + i]) return false;
+  const n = a.length;
+  if (n !== end - start) return false;
+  // The cache lookups call this for every name, key and shared extension: a native compare's fixed
+  // cost pays off from a few dozen octets (names, keys, URLs), a loop four octets a step below that.
+  if (n >= 64) {
+    if (start < 0 || end > buf.length) return false;
+    return compareBytes.call(buf, a, 0, n, start, end) === 0;
+  }
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const j = start + i;
+    if (a[i] !== buf[j] || a[i + 1] !== buf[j + 1] || a[i + 2] !== buf[j + 2] || a[i + 3] !== buf[j + 3])
+      return false;
+  }
+  for (; i < n; i++) if (a[i] !== buf[start + i]) return false;
   return true;
 }
+
+// Buffer's compare accepts any Uint8Array as `this`, so inputs that are not Buffers work too.
+const compareBytes = Buffer.prototype.compare as (
+  this: Uint8Array,
+  target: Uint8Array,
+  targetStart: number,
+  targetEnd: number,
+  sourceStart: number,
+  sourceEnd: number,
+) => number;
 
 /** INTEGER as lowercase hex without the sign octet (serials, moduli). Negative values keep a '-' prefix. */
 export function readIntegerHex(buf: Uint8Array, t: Tlv): string {
@@ -282,6 +305,20 @@ function daysInMonth(year: number, mon: number): number {
 }
 
 /**
+ * Days from 1970-01-01 to a proleptic Gregorian date, as Date.UTC counts them but without its
+ * argument coercion (it runs twice per certificate). Years are counted from March so the leap day
+ * ends a year; 146097 days make one 400-year era. NaN in gives NaN out.
+ */
+function epochDays(year: number, mon: number, day: number): number {
+  const y = mon <= 2 ? year - 1 : year;
+  const era = Math.floor(y / 400);
+  const yoe = y - era * 400;
+  const doy = Math.floor((153 * (mon > 2 ? mon - 3 : mon + 9) + 2) / 5) + day - 1;
+  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy;
+  return era * 146_097 + doe - 719_468;
+}
+
+/**
  * UTCTime or GeneralizedTime as epoch milliseconds. RFC 5280 forms (Zulu, with seconds) are the
  * norm; offsets and missing seconds appear in old certificates and are accepted, fractions too.
  */
@@ -331,7 +368,7 @@ export function readTime(buf: Uint8Array, t: Tlv): number {
     malformed(`invalid date or time at offset ${t.hs}`);
   // Date.UTC would quietly roll 31 April into 1 May.
   if (day > daysInMonth(year, mon)) malformed(`no day ${day} in month ${mon} of ${year} at offset ${t.hs}`);
-  let utc = Date.UTC(year, mon - 1, day, hour, min, sec, ms);
+  let utc = epochDays(year, mon, day) * 86_400_000 + hour * 3_600_000 + min * 60_000 + sec * 1000 + ms;
   if (year < 100) {
     // Date.UTC reads years 0-99 as 1900-1999; a GeneralizedTime can name them, so set the year exactly.
     const d = new Date(0);
@@ -356,8 +393,12 @@ export const STRING_TYPES: Record<number, string> = {
 
 /** Decode any ASN.1 character string type; anything else is shown as '#' + hex (RFC 4514 style). */
 export function readString(buf: Uint8Array, t: Tlv): string {
-  const { start, end } = t;
-  switch (t.tag) {
+  return readStringAt(buf, t.tag, t.hs, t.start, t.end);
+}
+
+/** readString for an element read with readHead: tag, header start and content [start, end). */
+export function readStringAt(buf: Uint8Array, tag: number, hs: number, start: number, end: number): string {
+  switch (tag) {
     case Tag.UTF8String:
       return utf8(buf, start, end);
     case Tag.PrintableString:
@@ -380,7 +421,7 @@ export function readString(buf: Uint8Array, t: Tlv): string {
       return s;
     }
     default:
-      return '#' + hex(buf, t.hs, end);
+      return '#' + hex(buf, hs, end);
   }
 }
 

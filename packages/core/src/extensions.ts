@@ -397,7 +397,8 @@ function decodeExtension(buf: Uint8Array, oid: string, critical: boolean, vs: nu
   let slot = 0;
   if (cacheable) {
     let h = ve - vs;
-    for (let i = Math.max(vs, ve - 32); i < ve; i++) h = Math.imul(h ^ buf[i]!, 0x01000193);
+    // The last 16 octets pick the slot (key ids and URLs differ at their ends); sameBytes confirms.
+    for (let i = Math.max(vs, ve - 16); i < ve; i++) h = Math.imul(h ^ buf[i]!, 0x01000193);
     h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
     slot = (h ^ (h >>> 13)) & (EXT_SLOTS - 1);
     const known = extBytes[slot];

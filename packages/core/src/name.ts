@@ -1,4 +1,16 @@
-import { children, readOid, readString, readTlv, seq, STRING_TYPES, Tag, type Tlv } from './der.ts';
+import {
+  children,
+  head,
+  readHead,
+  readOid,
+  readOidAt,
+  readString,
+  readStringAt,
+  seq,
+  STRING_TYPES,
+  Tag,
+  type Tlv,
+} from './der.ts';
 import { malformed } from './error.ts';
 import { ATTRIBUTE_NAMES } from './oid.ts';
 
@@ -26,6 +38,9 @@ export function parseName(buf: Uint8Array, t: Tlv | undefined): DistinguishedNam
   return parseNameChecked(buf, t);
 }
 
+// A call, so TypeScript does not carry a narrowed head.tag across the readHead calls that change it.
+const tagOf = (h: { readonly tag: number }): number => h.tag;
+
 /**
  * The common case in one pass without intermediate arrays. It gives up (undefined) on anything
  * parseNameChecked would reject, and then parseNameChecked runs and throws its usual error.
@@ -37,21 +52,31 @@ function parseNameFast(buf: Uint8Array, t: Tlv): DistinguishedName | undefined {
     let pos = t.start;
     while (pos < end) {
       if (rdns.length >= 100_000) return undefined;
-      const set = readTlv(buf, pos, end);
-      pos = set.end;
-      if (set.tag !== Tag.SET || set.start === set.end) return undefined;
+      // readHead fills one shared scratch record, so every field is copied out before the next read.
+      if (!readHead(buf, pos, end) || tagOf(head) !== Tag.SET || head.start === head.end) return undefined;
+      const setEnd = head.end;
+      let p = head.start;
+      pos = setEnd;
       const rdn: NameAttribute[] = [];
-      let p = set.start;
-      while (p < set.end) {
+      while (p < setEnd) {
         if (rdn.length >= 100_000) return undefined;
-        const atv = readTlv(buf, p, set.end);
-        p = atv.end;
-        if (atv.tag !== Tag.SEQUENCE || atv.start === atv.end) return undefined;
-        const typeT = readTlv(buf, atv.start, atv.end);
-        if (typeT.end === atv.end) return undefined;
-        const valueT = readTlv(buf, typeT.end, atv.end);
-        if (valueT.end !== atv.end) return undefined;
-        rdn.push(attribute(buf, typeT, valueT));
+        if (!readHead(buf, p, setEnd) || tagOf(head) !== Tag.SEQUENCE || head.start === head.end)
+          return undefined;
+        const atvEnd = head.end;
+        const typeHs = head.start;
+        p = atvEnd;
+        if (!readHead(buf, typeHs, atvEnd) || tagOf(head) !== Tag.OID || head.end === atvEnd)
+          return undefined;
+        const oid = readOidAt(buf, typeHs, head.start, head.end);
+        const valueHs = head.end;
+        if (!readHead(buf, valueHs, atvEnd) || head.end !== atvEnd) return undefined;
+        const tag = tagOf(head);
+        rdn.push({
+          oid,
+          type: ATTRIBUTE_NAMES[oid] ?? oid,
+          value: readStringAt(buf, tag, valueHs, head.start, atvEnd),
+          stringType: STRING_TYPES[tag] ?? `tag-0x${tag.toString(16)}`,
+        });
       }
       rdns.push(rdn);
     }

@@ -41,6 +41,30 @@ test('a block without its END line or with a broken body is reported, not thrown
   assert.match(bad?.error ?? '', /invalid base64/);
 });
 
+test('a block cut off inside its END line is reported, not thrown', () => {
+  // Five dashes too close to the end of the input once made the END-line compare run past it.
+  for (const tail of ['-----', '-----END', '-----END CERTIFICATE', '--'])
+    for (const cert of ['-----BEGIN CERTIFICATE-----\nAAAA\n', `-----BEGIN CERTIFICATE-----\nAA-A\n`]) {
+      const blocks = findPemBlocks(Buffer.from(cert + tail));
+      assert.equal(blocks.length, 1);
+      assert.match(blocks[0]?.error ?? '', /no matching END CERTIFICATE/);
+    }
+});
+
+test('an underscore or dash in one body leaves the next clean body on the fast path', () => {
+  const block = (body: string): string => `-----BEGIN PUBLIC KEY-----\n${body}\n-----END PUBLIC KEY-----\n`;
+  const b64 = spki.toString('base64');
+  for (const odd of ['_', '-']) {
+    const text = Buffer.from(
+      block(odd + b64.slice(1)) + 'x_y\n' + block(b64) + block(b64.slice(0, 4) + odd + b64.slice(5)),
+    );
+    const [first, second, third] = findPemBlocks(text);
+    assert.match(first?.error ?? '', /invalid base64/);
+    assert.deepEqual(second?.der, spki);
+    assert.match(third?.error ?? '', /invalid base64/);
+  }
+});
+
 // A strict reference for what a block's body means: RFC 1421 headers aside, base64 digits and
 // whitespace with at most two '=' at the end. Every layout and corruption must decode the same way
 // (or be refused the same way) whichever of findPemBlocks' paths takes it.

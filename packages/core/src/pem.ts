@@ -30,11 +30,14 @@ export function findPemBlocks(input: Buffer, maxBlocks = 1_000_000): PemBlock[] 
 export function* pemBlocks(input: Buffer, maxBlocks = 1_000_000): Generator<PemBlock, void, undefined> {
   let count = 0;
   let pos = 0;
+  // Where the next '_' is at or after the current body, or -1 when there is none: found lazily and
+  // only moved forward, so a bundle costs one scan for it rather than one per block.
+  let underscore = 0;
   while (count < maxBlocks) {
-    const b = input.indexOf(BEGIN, pos, 'latin1');
+    const b = input.indexOf(BEGIN_BYTES, pos);
     if (b === -1) break;
     const labelStart = b + BEGIN.length;
-    const labelEnd = input.indexOf('-----', labelStart, 'latin1');
+    const labelEnd = input.indexOf(DASHES, labelStart);
     if (labelEnd === -1 || labelEnd - labelStart > MAX_LABEL) {
       pos = labelStart;
       continue;
@@ -46,7 +49,13 @@ export function* pemBlocks(input: Buffer, maxBlocks = 1_000_000): Generator<PemB
     }
     const bodyStart = labelEnd + 5;
     const endMarker = label === CERT_LABEL ? CERT_END : Buffer.from(`-----END ${label}-----`, 'latin1');
-    const e = findEnd(input, bodyStart, endMarker);
+    // One search for a single '-' usually lands on our END line, which then also proves the body
+    // holds no '-' at all (the fast decoder needs that); otherwise findEnd does the full search.
+    const firstDash = input.indexOf(0x2d, bodyStart);
+    const e =
+      firstDash !== -1 && startsAt(input, endMarker, firstDash)
+        ? firstDash
+        : findEnd(input, bodyStart, endMarker);
     count++;
     if (e === -1) {
       yield {
@@ -59,7 +68,10 @@ export function* pemBlocks(input: Buffer, maxBlocks = 1_000_000): Generator<PemB
       pos = bodyStart;
       continue;
     }
-    const der = decodeLines(input, bodyStart, e) ?? decodeBody(input, bodyStart, e);
+    if (underscore !== -1 && underscore < bodyStart) underscore = input.indexOf(0x5f, bodyStart);
+    // Node's decoder reads '-' and '_' as URL-safe digits, so decodeLines only sees bodies without them.
+    const plain = e === firstDash && (underscore === -1 || underscore >= e);
+    const der = (plain ? decodeLines(input, bodyStart, e) : undefined) ?? decodeBody(input, bodyStart, e);
     yield der !== undefined
       ? { label, offset: b, der, headers: {} }
       : slowBlock(input, label, b, bodyStart, e);
@@ -91,6 +103,13 @@ const CERT_LABEL = 'CERTIFICATE';
 const CERT_BYTES = Buffer.from(CERT_LABEL, 'latin1');
 const CERT_END = Buffer.from(`-----END ${CERT_LABEL}-----`, 'latin1');
 const DASHES = Buffer.from('-----', 'latin1');
+const BEGIN_BYTES = Buffer.from(BEGIN, 'latin1');
+
+/** Whether `marker` occurs in `input` at `at` (compare's ranges must stay inside the input). */
+function startsAt(input: Buffer, marker: Buffer, at: number): boolean {
+  const end = at + marker.length;
+  return end <= input.length && input.compare(marker, 0, marker.length, at, end) === 0;
+}
 
 /**
  * Where our END line starts, or -1 when the block is truncated: no END line, or another BEGIN comes
@@ -100,7 +119,7 @@ const DASHES = Buffer.from('-----', 'latin1');
 function findEnd(input: Buffer, bodyStart: number, endMarker: Buffer): number {
   const dash = input.indexOf(DASHES, bodyStart);
   if (dash === -1) return -1;
-  if (input.compare(endMarker, 0, endMarker.length, dash, dash + endMarker.length) === 0) return dash;
+  if (startsAt(input, endMarker, dash)) return dash;
   const e = input.indexOf(endMarker, bodyStart);
   const nextBegin = input.indexOf(BEGIN, bodyStart, 'latin1');
   return e === -1 || (nextBegin !== -1 && nextBegin < e) ? -1 : e;
@@ -111,7 +130,7 @@ function findEnd(input: Buffer, bodyStart: number, endMarker: Buffer): number {
  * one width (a multiple of four) each ending in LF or CRLF, the last no longer than the rest. Node's
  * native decoder does the work; it skips bytes outside the alphabet and stops at '=', so a decoded
  * length equal to the one the layout predicts proves every byte was a base64 digit, except the
- * URL-safe '-' and '_' it also accepts, which are ruled out first. Anything else returns undefined
+ * URL-safe '-' and '_' it also accepts, which the caller rules out first. Anything else returns undefined
  * and decodeBody decides, giving the same bytes for every body both accept.
  */
 function decodeLines(input: Buffer, s: number, e: number): Buffer | undefined {
@@ -142,8 +161,6 @@ function decodeLines(input: Buffer, s: number, e: number): Buffer | undefined {
   if (pad !== 0 && digits % 4 !== 0) return undefined;
   const data = digits - pad;
   if (data % 4 === 1) return undefined;
-  // The first '-' after the body is our END line's; '_' needs a bounded search.
-  if (input.indexOf(0x2d, p) < e || input.subarray(p, e).indexOf(0x5f) !== -1) return undefined;
   const der = Buffer.from(latin1Slice.call(input, p, e), 'base64');
   return der.length === Math.floor((data * 3) / 4) ? der : undefined;
 }

@@ -23,8 +23,9 @@ import {
 } from './algorithm.ts';
 
 export interface Certificate {
-  // issuer and subject may be shared between certificates with the same name bytes (see cachedName):
-  // they are frozen, treat them as read-only.
+  // issuer and subject may be shared between certificates with the same name bytes (see cachedName),
+  // publicKey between certificates with the same SubjectPublicKeyInfo bytes (see cachedSpki): they
+  // are frozen, treat them as read-only.
   readonly version: number;
   /** Lowercase hex without the DER sign octet. */
   readonly serial: string;
@@ -74,7 +75,7 @@ export function parseCertificate(der: Uint8Array, start = 0, end = der.length): 
   const [nbT, naT] = seq(der, tbs[i++], 'Validity');
   if (!nbT || !naT) return malformed(`incomplete Validity`);
   const subject = cachedName(der, tbs[i++], false);
-  const publicKey = parseSpki(der, tbs[i++]);
+  const publicKey = cachedSpki(der, tbs[i++]);
   let extensions: Extension[] = [];
   for (; i < tbs.length; i++) {
     const t = tbs[i]!;
@@ -88,7 +89,8 @@ export function parseCertificate(der: Uint8Array, start = 0, end = der.length): 
   if (signatureAlgorithm.oid !== innerSig.oid)
     malformed(`signature algorithm differs inside and outside TBS`);
   const sig = readBitString(der, sigT);
-  const view = der.subarray(top.hs, top.end);
+  // The usual input is exactly one certificate: hash it as it is rather than through a new view.
+  const view = top.hs === 0 && top.end === der.length ? der : der.subarray(top.hs, top.end);
   // One pass for the six extensions surfaced as fields; the first of a kind wins, as with ext().
   let san: GeneralName[] | undefined;
   let ku: string[] | undefined;
@@ -183,6 +185,31 @@ function freezeName(name: DistinguishedName): DistinguishedName {
   }
   Object.freeze(name.rdns);
   return Object.freeze(name);
+}
+
+// A key outlives its certificates (renewals, re-issues, the same certificate copied into many files),
+// and its keyId is a SHA-256 over the whole SubjectPublicKeyInfo, so parsed keys are kept the same way
+// as names: slot from a hash of the length and the last octets (key material, where keys differ),
+// confirmed by comparing every octet, the shared record frozen.
+const SPKI_SLOTS = 256;
+const spkiBytes: (Uint8Array | undefined)[] = new Array<Uint8Array | undefined>(SPKI_SLOTS).fill(undefined);
+const spkiValues: (PublicKeyInfo | undefined)[] = new Array<PublicKeyInfo | undefined>(SPKI_SLOTS).fill(
+  undefined,
+);
+
+function cachedSpki(der: Uint8Array, t: Tlv | undefined): PublicKeyInfo {
+  if (t === undefined || t.tag !== Tag.SEQUENCE || t.end - t.hs > 4096) return parseSpki(der, t);
+  const s = t.hs;
+  const e = t.end;
+  let h = e - s;
+  for (let i = Math.max(s, e - 16); i < e; i++) h = Math.imul(h ^ der[i]!, 0x01000193);
+  const slot = (h ^ (h >>> 11)) & (SPKI_SLOTS - 1);
+  const known = spkiBytes[slot];
+  if (known !== undefined && sameBytes(known, der, s, e)) return spkiValues[slot]!;
+  const key = Object.freeze(parseSpki(der, t));
+  spkiBytes[slot] = new Uint8Array(der.subarray(s, e)); // a copy: the input may be reused
+  spkiValues[slot] = key;
+  return key;
 }
 
 /** Structural sniff: does this TLV look like a Certificate (SEQUENCE of SEQUENCE(TBS with version/serial), AlgId, BIT STRING)? */
