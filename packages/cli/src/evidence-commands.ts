@@ -18,7 +18,12 @@ import { EXIT } from './exit-codes.ts';
 import { parseCount } from './options.ts';
 import { quietOnClosedPipe, write } from './output.ts';
 import { addEvidenceWitnessCommand } from './witness-command.ts';
-import { addWitnessVerifyOptions, checkWitnessPolicy, witnessPolicyFrom, witnessText } from './witness-verify.ts';
+import {
+  addWitnessVerifyOptions,
+  checkWitnessPolicy,
+  witnessPolicyFrom,
+  witnessText,
+} from './witness-verify.ts';
 
 /** The log lives beside the default database unless --log says otherwise. */
 export const DEFAULT_LOG_DIR = join(dirname(DEFAULT_SQLITE_FILE), 'evidence');
@@ -99,7 +104,15 @@ export function addEvidenceCommands(p: Command): void {
     .action(
       async (
         target: string | undefined,
-        o: { log?: string; key?: string[]; trusted?: string; origin?: string; json?: boolean; witness?: string[]; witnessThreshold?: string },
+        o: {
+          log?: string;
+          key?: string[];
+          trusted?: string;
+          origin?: string;
+          json?: boolean;
+          witness?: string[];
+          witnessThreshold?: string;
+        },
       ) => {
         try {
           const path = target ?? logDir(o);
@@ -123,10 +136,15 @@ export function addEvidenceCommands(p: Command): void {
             });
             const wp = witnessPolicyFrom(o);
             const wr = wp && checkWitnessPolicy(path, keys, wp);
-            await write(o.json ? `${JSON.stringify(wr ? { ...report, witnesses: wr } : report, null, 2)}\n` : logText(path, report) + (wr && wp ? witnessText(wr, wp.k) : ''));
+            await write(
+              o.json
+                ? `${JSON.stringify(wr ? { ...report, witnesses: wr } : report, null, 2)}\n`
+                : logText(path, report) + (wr && wp ? witnessText(wr, wp.k) : ''),
+            );
             process.exitCode = report.ok && (wr?.ok ?? true) ? EXIT.ok : EXIT.findings;
           } else {
-            if (o.witness) throw new InputProblem('--witness checks a log directory; bundles carry no cosignatures');
+            if (o.witness)
+              throw new InputProblem('--witness checks a log directory; bundles carry no cosignatures');
             const results = readBundles(path).map((b) => verifyBundle(b, keys, o.origin));
             await write(o.json ? `${JSON.stringify(results, null, 2)}\n` : bundleText(results));
             process.exitCode = results.length > 0 && results.every((r) => r.ok) ? EXIT.ok : EXIT.findings;

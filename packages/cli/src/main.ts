@@ -31,6 +31,7 @@ import { quietOnClosedPipe, write } from './output.ts';
 import { progressBar } from './progress.ts';
 import { dbOption, withStore } from './store-option.ts';
 import { certificateLine, keyLine, roleLine, signatureLine } from './table.ts';
+import { addCeremonyCommands } from './ceremony-commands.ts';
 import { addEvidenceCommands } from './evidence-commands.ts';
 import { evidenceDirFor, withEvidenceLog } from './evidence-dir.ts';
 import { addGovernCommands } from './govern-commands.ts';
@@ -38,6 +39,7 @@ import { addHsmCommand } from './hsm-command.ts';
 import { addLintCommand } from './lint-command.ts';
 import { addPolicyCommands } from './policy-commands.ts';
 import { addTrustCommands } from './trust-commands.ts';
+import { addWitnessCommand } from './witness-command.ts';
 
 function failOn(report: Report, floor: Severity | undefined): number {
   if (!floor) return EXIT.ok;
@@ -276,6 +278,8 @@ export function program(): Command {
   addHsmCommand(p);
   addEvidenceCommands(p);
   addGovernCommands(p);
+  addCeremonyCommands(p);
+  addWitnessCommand(p);
   return p;
 }
 

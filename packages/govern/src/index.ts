@@ -71,4 +71,7 @@ export {
   type LogState,
 } from './approvals/log-records.ts';
 export { loadRequest, saveRequest } from './approvals/request-store.ts';
+// Ceremonies (scripted, signed, resumable) and runbooks with their drills.
+export * from './ceremony/index.ts';
+export * from './runbook/index.ts';
 export { signWithApproval, type ApprovedSignature } from './approved-sign.ts';
