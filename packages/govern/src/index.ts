@@ -28,7 +28,13 @@ export {
   type QuorumRule,
   type QuorumRuleDoc,
 } from './policy/quorum-policy.ts';
-export { Roster, type Grant, type Person, type RosterSnapshot, type RosterStatement } from './roster/roster.ts';
+export {
+  Roster,
+  type Grant,
+  type Person,
+  type RosterSnapshot,
+  type RosterStatement,
+} from './roster/roster.ts';
 export { entriesOf, type GovernLog, type ReadableLog } from './roster/governed-log.ts';
 export { normalisePublicKey } from './roster/public-key.ts';
 export {
@@ -40,8 +46,20 @@ export {
   rosterAt,
   type ChangeContext,
 } from './roster/changes.ts';
-export { custodyGaps, leave, type CustodyGap, type LeaveResult, type ReCustodyTask } from './roster/leaver.ts';
-export { checkRequest, createRequest, requestDigest, REQUEST_KIND, type ApprovalRequest } from './approvals/request.ts';
+export {
+  custodyGaps,
+  leave,
+  type CustodyGap,
+  type LeaveResult,
+  type ReCustodyTask,
+} from './roster/leaver.ts';
+export {
+  checkRequest,
+  createRequest,
+  requestDigest,
+  REQUEST_KIND,
+  type ApprovalRequest,
+} from './approvals/request.ts';
 export {
   readPrivateKey,
   signApproval,
