@@ -74,6 +74,62 @@ export interface DeviceRevoked extends Base {
   reason: string;
 }
 
+export interface DeviceRenewed extends Base {
+  type: 'device.renewed';
+  deviceId: string;
+  certificate: Digest;
+  previous: Digest;
+}
+
+export interface DeviceRetired extends Base {
+  type: 'device.retired';
+  deviceId: string;
+}
+
+export interface CrlPublished extends Base {
+  type: 'crl.published';
+  issuerKeyId: string;
+  crlNumber: string;
+  crlDigest: Digest;
+  entries: number;
+}
+
+export interface FleetImported extends Base {
+  type: 'fleet.imported';
+  sourceDigest: Digest;
+  products: number;
+  cohorts: number;
+  devices: number;
+}
+
+export interface AgreementChanged extends Base {
+  type: 'agreement.changed';
+  supplier: string;
+  version: number;
+  agreementDigest: Digest;
+}
+
+export interface DeliveryVerified extends Base {
+  type: 'delivery.verified';
+  supplier: string;
+  artifactDigest: Digest;
+  format: string;
+  outcome: 'pass' | 'fail';
+  reasons?: string[];
+  signerKeyId?: string;
+}
+
+export interface RunbookDrill extends Base {
+  type: 'runbook.drill';
+  runbookId: string;
+  runbookVersion: number;
+  /** SHA-256 of the runbook file as exercised. */
+  versionDigest: Digest;
+  participants: string[];
+  result: 'passed' | 'passed-with-issues' | 'failed';
+  note?: string;
+}
+
 export type Statement =
   | ScanCompleted
   | PolicyChanged
@@ -82,7 +138,14 @@ export type Statement =
   | CeremonyStep
   | KeyOperation
   | DeviceIssued
-  | DeviceRevoked;
+  | DeviceRevoked
+  | DeviceRenewed
+  | DeviceRetired
+  | CrlPublished
+  | FleetImported
+  | AgreementChanged
+  | DeliveryVerified
+  | RunbookDrill;
 
 export type StatementType = Statement['type'];
 
@@ -96,6 +159,13 @@ const REQUIRED: Record<StatementType, readonly string[]> = {
   'key.operation': ['operation', 'keyId'],
   'device.issued': ['deviceId', 'certificate'],
   'device.revoked': ['deviceId', 'reason'],
+  'device.renewed': ['deviceId', 'certificate', 'previous'],
+  'device.retired': ['deviceId'],
+  'crl.published': ['issuerKeyId', 'crlNumber', 'crlDigest'],
+  'fleet.imported': ['sourceDigest'],
+  'agreement.changed': ['supplier', 'version', 'agreementDigest'],
+  'delivery.verified': ['supplier', 'artifactDigest', 'format', 'outcome'],
+  'runbook.drill': ['runbookId', 'runbookVersion', 'versionDigest', 'participants', 'result'],
 };
 
 const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$/;

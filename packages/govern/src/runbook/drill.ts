@@ -1,27 +1,28 @@
-import type { CeremonyStep, Statement } from '@keywarden/evidence';
+import type { RunbookDrill, Statement } from '@keywarden/evidence';
 import { GovernError } from '../error.ts';
 import type { Digest } from '../policy/canonical.ts';
 import { loadRoster } from '../roster/changes.ts';
 import { entriesOf, type GovernLog, type ReadableLog } from '../roster/governed-log.ts';
 import type { Runbook } from './runbook.ts';
 
-export const DRILL_KIND = 'keywarden/runbook-drill';
 export const DRILL_RESULTS = ['passed', 'passed-with-issues', 'failed'] as const;
 export type DrillResult = (typeof DRILL_RESULTS)[number];
 
-/**
- * A drill is logged as a ceremony.step (an exercise is a one-step ceremony) until the evidence
- * package has a statement type of its own; the kind field tells the two apart.
- */
-export interface DrillStatement extends CeremonyStep {
-  kind: typeof DRILL_KIND;
-  actor: string;
+/** Logs written before `runbook.drill` existed carried drills as ceremony.step entries of this kind. */
+export const LEGACY_DRILL_KIND = 'keywarden/runbook-drill';
+
+export type DrillStatement = RunbookDrill & { actor: string };
+
+interface LegacyDrill {
+  type: 'ceremony.step';
+  kind: typeof LEGACY_DRILL_KIND;
+  at: string;
   runbookId: string;
   runbookVersion: number;
-  /** SHA-256 of the runbook file as exercised. */
   versionDigest: Digest;
   participants: string[];
   result: DrillResult;
+  note?: string;
 }
 
 export interface Drill {
@@ -35,8 +36,9 @@ export interface Drill {
   note?: string;
 }
 
-export const isDrill = (s: Statement): s is DrillStatement =>
-  s.type === 'ceremony.step' && (s as Partial<DrillStatement>).kind === DRILL_KIND;
+export const isDrill = (s: Statement): s is RunbookDrill | (Statement & LegacyDrill) =>
+  s.type === 'runbook.drill' ||
+  (s.type === 'ceremony.step' && (s as Partial<LegacyDrill>).kind === LEGACY_DRILL_KIND);
 
 /** Records that a runbook was exercised; every participant must be on the roster at the drill's date. */
 export async function recordDrill(
@@ -59,14 +61,9 @@ export async function recordDrill(
         `drill participant ${p} is not on the roster at ${new Date(at).toISOString()}`,
       );
   const s: DrillStatement = {
-    type: 'ceremony.step',
-    kind: DRILL_KIND,
+    type: 'runbook.drill',
     at: new Date(at).toISOString(),
     actor: o.actor,
-    ceremonyId: `drill-${runbook.id}`,
-    step: 0,
-    name: runbook.title,
-    outcome: o.result === 'failed' ? 'exception' : 'done',
     runbookId: runbook.id,
     runbookVersion: runbook.version,
     versionDigest: runbook.digest,

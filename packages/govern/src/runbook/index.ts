@@ -7,7 +7,7 @@ export {
   type RunbookKind,
 } from './runbook.ts';
 export {
-  DRILL_KIND,
+  LEGACY_DRILL_KIND,
   DRILL_RESULTS,
   drillsOf,
   isDrill,

@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import { toolsMissing } from '@keywarden/testkit';
 import { makeWorld, type World } from '../ceremony/fixtures.test-helper.ts';
 import { GovernError } from '../error.ts';
-import { drillsOf, recordDrill } from './drill.ts';
+import { drillsOf, LEGACY_DRILL_KIND, recordDrill } from './drill.ts';
 import { runbookFindings } from './findings.ts';
 import { loadRunbook, loadRunbooks, parseRunbook } from './runbook.ts';
 
@@ -124,6 +124,32 @@ describe('runbooks', () => {
         ),
       );
       assert.equal(drillsOf(w.log).get('key-compromise')?.length, 2);
+      assert.equal(w.log.statement(w.log.size - 1).type, 'runbook.drill');
+    });
+
+    test('drills logged as ceremony.step by earlier versions still count', async () => {
+      const legacy = {
+        type: 'ceremony.step',
+        kind: LEGACY_DRILL_KIND,
+        at: new Date(now - 3 * DAY).toISOString(),
+        actor: 'alice',
+        ceremonyId: 'drill-legacy',
+        step: 0,
+        name: 'legacy procedure',
+        outcome: 'done',
+        runbookId: 'legacy',
+        runbookVersion: 1,
+        versionDigest: `sha256:${'ab'.repeat(32)}`,
+        participants: ['alice'],
+        result: 'passed',
+      } as const;
+      await w.log.append(legacy);
+      assert.deepEqual(
+        drillsOf(w.log)
+          .get('legacy')
+          ?.map((d) => [d.version, d.result]),
+        [[1, 'passed']],
+      );
     });
 
     test('a drill with someone not on the roster is refused', async () => {
