@@ -220,7 +220,8 @@ export function addEvidenceCommands(p: Command): void {
 }
 
 function logText(dir: string, r: LogReport): string {
-  const head = `${dir}: ${r.origin ?? '?'} size ${r.size ?? '?'}, ${r.entries} entries and ${r.tiles} tiles checked`;
+  const kept = r.witnessed ? `, ${r.witnessed} earlier cosigned checkpoints` : '';
+  const head = `${dir}: ${r.origin ?? '?'} size ${r.size ?? '?'}, ${r.entries} entries and ${r.tiles} tiles${kept} checked`;
   if (r.ok)
     return `${head}\nok: every tile matches the entries, the root and the signature by ${r.signedBy.join(', ')}\n`;
   const lines = r.problems.map(

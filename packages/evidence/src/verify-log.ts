@@ -3,7 +3,7 @@ import { openCheckpoint, parseCheckpointText, type Checkpoint } from './checkpoi
 import type { EvidenceError } from './error.ts';
 import { HASH_SIZE, leafHash } from './hash.ts';
 import { parseCanonical } from './jcs.ts';
-import { CHECKPOINT_FILE, readBounded } from './layout.ts';
+import { CHECKPOINT_FILE, readBounded, WITNESSED_DIR, witnessedSizes } from './layout.ts';
 import { rangeHash, type SubtreeHashes } from './merkle.ts';
 import { parseNote, type NoteVerifier } from './note.ts';
 import { decodeBundle, edgeRoot, perfectRoot } from './tiles.ts';
@@ -27,6 +27,8 @@ export interface LogReport {
   entries: number;
   tiles: number;
   problems: Problem[];
+  /** How many cosigned checkpoints kept under witnessed/ were checked against the tree. */
+  witnessed?: number;
 }
 
 export interface VerifyOptions {
@@ -169,7 +171,17 @@ export function verifyLog(dir: string, o: VerifyOptions): LogReport {
       what: `root ${cp.root.toString('base64')} is not the root of the ${size} entries on disk (${root.toString('base64')})`,
     });
 
-  if (o.trusted !== undefined) checkTrusted(o, cp, levels, add);
+  if (o.trusted !== undefined) checkTrusted(o.trusted, 'trusted checkpoint', o, cp, levels, add);
+  // Cosigned checkpoints the log has moved past: each must still be a prefix of this tree.
+  for (const name of witnessedSizes(dir)) {
+    const file = `${WITNESSED_DIR}/${name}`;
+    try {
+      checkTrusted(readBounded(join(dir, file), file).toString('utf8'), file, o, cp, levels, add);
+      report.witnessed = (report.witnessed ?? 0) + 1;
+    } catch (err) {
+      add({ file, what: (err as Error).message });
+    }
+  }
   return finish();
 }
 
@@ -221,11 +233,17 @@ function compareTile(
   }
 }
 
-function checkTrusted(o: VerifyOptions, cp: Checkpoint, levels: Buffer[][], add: (p: Problem) => void): void {
-  const file = 'trusted checkpoint';
+function checkTrusted(
+  text: string,
+  file: string,
+  o: VerifyOptions,
+  cp: Checkpoint,
+  levels: Buffer[][],
+  add: (p: Problem) => void,
+): void {
   let trusted: Checkpoint;
   try {
-    trusted = openCheckpoint(o.trusted!, o.vkeys);
+    trusted = openCheckpoint(text, o.vkeys);
   } catch (err) {
     add({ file, what: (err as Error).message });
     return;
@@ -249,7 +267,7 @@ function checkTrusted(o: VerifyOptions, cp: Checkpoint, levels: Buffer[][], add:
   const prefixRoot = rangeHash(get, 0, trusted.size);
   if (!prefixRoot.equals(trusted.root))
     add({
-      file: CHECKPOINT_FILE,
+      file: file === 'trusted checkpoint' ? CHECKPOINT_FILE : file,
       what:
         trusted.size === cp.size
           ? `fork: the trusted checkpoint has the same size ${cp.size} but a different root`

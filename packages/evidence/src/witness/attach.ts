@@ -1,8 +1,9 @@
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { parseCheckpointText } from '../checkpoint.ts';
 import { join } from 'node:path';
 import { replaceDurable } from '../durable-fs.ts';
 import { EvidenceError } from '../error.ts';
-import { CHECKPOINT_FILE, LOCK_FILE } from '../layout.ts';
+import { CHECKPOINT_FILE, LOCK_FILE, WITNESSED_DIR } from '../layout.ts';
 import { acquireLock } from '../lock.ts';
 import { parseNote } from '../note.ts';
 
@@ -42,7 +43,10 @@ export function attachCosignatures(dir: string, cosignedText: string, lines: rea
         `${path} changed while the witnesses were asked; cosign the new checkpoint instead`,
       );
     const next = addSignatureLines(current, lines);
+    const kept = join(dir, WITNESSED_DIR, String(parseCheckpointText(cosignedText).size));
     try {
+      mkdirSync(join(dir, WITNESSED_DIR), { recursive: true });
+      replaceDurable(kept, Buffer.from(next));
       replaceDurable(path, Buffer.from(next));
     } catch (err) {
       throw new EvidenceError('LOG_WRITE', `cannot write ${path}`, { cause: err });

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -159,7 +159,24 @@ describe('cosignLog: a log gathers cosignatures from three witnesses', () => {
       const file = readFileSync(join(dir, 'checkpoint'), 'utf8');
       assert.equal(file, r.checkpoint);
       assert.equal(parseNote(file).signatures.length, 3);
-      assert.equal(verifyLog(dir, { vkeys: [parseVkeyText(vkey)] }).ok, true);
+      const report = verifyLog(dir, { vkeys: [parseVkeyText(vkey)] });
+      assert.equal(report.ok, true, JSON.stringify(report.problems));
+      // The size-3 cosignature survived the appends that replaced the checkpoint file.
+      assert.equal(report.witnessed, 2);
+      const kept3 = readFileSync(join(dir, 'witnessed', '3'), 'utf8');
+      assert.equal(verifyCosigned(kept3, { logKey: vkey, witnesses: [w[0]!.vkey], k: 1 }).ok, true);
+      assert.equal(readFileSync(join(dir, 'witnessed', '7'), 'utf8'), file);
+      // A kept checkpoint altered after the fact is named by the verifier.
+      const lines = kept3.split('\n');
+      lines[2] = sha256(Buffer.from('other tree')).toString('base64');
+      writeFileSync(join(dir, 'witnessed', '3'), lines.join('\n'));
+      const bad = verifyLog(dir, { vkeys: [parseVkeyText(vkey)] });
+      assert.equal(bad.ok, false);
+      assert.deepEqual(
+        bad.problems.map((p) => p.file),
+        ['witnessed/3'],
+      );
+      writeFileSync(join(dir, 'witnessed', '3'), kept3);
       const v = verifyCosigned(file, { logKey: vkey, witnesses: w.map((c) => c.vkey), k: 2 });
       assert.equal(v.ok, true, v.problems.join('; '));
       assert.equal(verifyCosigned(file, { logKey: vkey, witnesses: w.map((c) => c.vkey), k: 3 }).ok, false);
